@@ -1,0 +1,47 @@
+"""Distribution `keras-svq`: the import packages `keras_svq` and `zoo`."""
+
+import pathlib
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+
+
+def _version():
+    namespace = {}
+    exec((HERE / "keras_svq" / "version.py").read_text(), namespace)
+    return namespace["__version__"]
+
+
+setup(
+    name="keras-svq",
+    version=_version(),
+    description=(
+        "Keras 3 spatio-temporal forecasting with Sparse Vector Quantization "
+        "(SVQ, arXiv 2312.03406)."
+    ),
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["keras_svq", "keras_svq.*", "zoo", "zoo.*"]),
+    include_package_data=True,
+    package_data={"keras_svq": ["assets/*", "assets/**/*"], "zoo": ["**/*.yaml"]},
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.15,<4",
+        "numpy",
+        "pyyaml",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "scikit-image", "matplotlib", "ruff"],
+        "viz": ["tf-keras-vis==0.8.7", "matplotlib"],
+        "tensorboard": ["tensorboard"],
+    },
+    entry_points={"console_scripts": ["keras-svq=keras_svq.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Keras",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
