@@ -1,0 +1,243 @@
+"""GPU training throughput of SimVP-gSTA with and without SVQ, on any Keras backend.
+
+On the WeatherBench-S t2m shape (12 -> 12 frames of 32x64x1; hid_S 32, hid_T
+256, N_S 2, N_T 8, the paper's setting) it measures, for SimVP without a
+quantizer, with a frozen SVQ and with a learnable SVQ (K 10000, hidden 128):
+training samples/s of `model.fit` and peak accelerator memory, at batch 16 and
+at the largest batch that fits, in float32 and mixed precision. Every
+(backend, precision, model) runs in its own process so that peak memory is
+its own. The output is a table and the SVQ/SimVP time ratios; with
+`--compare FILE` (a JSON list of rows measured elsewhere, e.g. the official
+PyTorch code on the same GPU, with the keys printed here) it adds those rows
+and the ratios against them.
+
+    python bench/gpu_train_step.py --backends jax --precisions float32 mixed_bfloat16
+    python bench/gpu_train_step.py --smoke          # tiny shapes, any CPU backend
+
+Nothing here needs TensorFlow: the data are in-memory numpy arrays.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+T2M = dict(input_length=12, output_length=12, height=32, width=64, channels=1,
+           spatial_hidden_dim=32, temporal_hidden_dim=256, num_spatial_layers=2,
+           num_temporal_layers=8, translator="gsta", mlp_ratio=8.0, drop_path_rate=0.1)
+SMOKE = dict(input_length=4, output_length=4, height=16, width=16, channels=1,
+             spatial_hidden_dim=8, temporal_hidden_dim=32, num_spatial_layers=2,
+             num_temporal_layers=2, translator="gsta")
+SVQ = {"name": "svq", "codebook_size": 10000, "hidden_dim": 128}
+VARIANTS = {
+    "simvp": None,
+    "simvp_svq_frozen": dict(SVQ, freeze_codebook=True),
+    "simvp_svq_learnable": dict(SVQ, freeze_codebook=False),
+}
+
+
+def _peak_memory_gib():
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        stats = jax.devices()[0].memory_stats() or {}
+        return stats.get("peak_bytes_in_use", float("nan")) / 2**30
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.max_memory_allocated() / 2**30
+    return float("nan")
+
+
+def _device_name():
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return str(jax.devices()[0].device_kind)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return "cpu"
+
+
+def _make_step_timer():
+    """A callback recording each `fit` batch's wall time."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            # Converting the loss to a float waits for the step on the device.
+            if logs and "loss" in logs:
+                float(logs["loss"])
+            self.times.append(time.perf_counter() - self._start)
+
+    return StepTimer()
+
+
+def run_worker(variant, precision, batch_size, steps, smoke, jit):
+    import keras
+    import numpy as np
+
+    import zoo
+
+    keras.config.set_dtype_policy(precision)
+    keras.utils.set_random_seed(0)
+    shape = SMOKE if smoke else T2M
+    quantizer = VARIANTS[variant]
+    if quantizer and smoke:
+        quantizer = dict(quantizer, codebook_size=64, hidden_dim=16)
+    model = zoo.SimVPBackbone(**shape, quantizer=quantizer)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae", jit_compile=jit)
+    frames = (shape["input_length"], shape["height"], shape["width"], shape["channels"])
+    rng = np.random.default_rng(0)
+    n = batch_size * steps
+    x = rng.standard_normal((n,) + frames).astype("float32")
+    y = rng.standard_normal((n, shape["output_length"]) + frames[1:]).astype("float32")
+    timer = _make_step_timer()
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False,
+              callbacks=[timer])
+    warm = timer.times[min(3, len(timer.times) - 1):]  # drop compilation steps
+    seconds = float(np.median(warm))
+    params = sum(int(np.prod(w.shape)) for w in model.weights)
+    return {
+        "impl": f"keras-{keras.backend.backend()}", "device": _device_name(),
+        "model": variant, "precision": precision, "batch": batch_size,
+        "step_s": seconds, "samples_per_s": batch_size / seconds,
+        "peak_gib": _peak_memory_gib(), "params": params,
+    }
+
+
+def _spawn(backend, variant, precision, batch_size, args):
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    command = [sys.executable, __file__, "--worker", variant, "--precisions", precision,
+               "--batch", str(batch_size), "--steps", str(args.steps)]
+    if args.smoke:
+        command.append("--smoke")
+    if args.no_jit:
+        command.append("--no-jit")
+    proc = subprocess.run(command, capture_output=True, text=True, env=env,
+                          timeout=args.timeout)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-3:]
+        return {"impl": f"keras-{backend}", "model": variant, "precision": precision,
+                "batch": batch_size, "error": " | ".join(tail)[-300:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _largest_batch(backend, variant, precision, args, rows):
+    """Doubles the batch from 2x16 until a run fails; returns the last that ran."""
+    best, batch = None, 32
+    while batch <= args.max_batch:
+        row = _spawn(backend, variant, precision, batch, args)
+        if "error" in row:
+            break
+        best, batch = row, batch * 2
+    if best is not None:
+        best["largest"] = True
+        rows.append(best)
+
+
+def print_table(rows):
+    header = (f"{'impl':<14} {'model':<20} {'precision':<15} {'batch':>5} "
+              f"{'step (ms)':>10} {'samples/s':>10} {'peak GiB':>9}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        if "error" in r:
+            print(f"{r['impl']:<14} {r['model']:<20} {r['precision']:<15} {r['batch']:>5} "
+                  f"failed: {r['error']}")
+            continue
+        tag = " (largest)" if r.get("largest") else ""
+        print(f"{r['impl']:<14} {r['model']:<20} {r['precision']:<15} {r['batch']:>5} "
+              f"{1000 * r['step_s']:>10.1f} {r['samples_per_s']:>10.1f} "
+              f"{r['peak_gib']:>9.2f}{tag}")
+
+
+def print_ratios(rows):
+    def find(impl, model, precision, batch):
+        for r in rows:
+            if (r.get("impl"), r.get("model"), r.get("precision"), r.get("batch")) == (
+                impl, model, precision, batch) and "error" not in r and not r.get("largest"):
+                return r
+        return None
+
+    impls = sorted({r["impl"] for r in rows})
+    precisions = sorted({r["precision"] for r in rows})
+    for precision in precisions:
+        for impl in impls:
+            base = find(impl, "simvp", precision, 16)
+            for variant in ("simvp_svq_frozen", "simvp_svq_learnable"):
+                row = find(impl, variant, precision, 16)
+                if base and row:
+                    print(f"{impl} {precision}: {variant} step time = "
+                          f"{row['step_s'] / base['step_s']:.3f}x SimVP's")
+        ours = [i for i in impls if i.startswith("keras-")]
+        others = [i for i in impls if not i.startswith("keras-")]
+        for mine in ours:
+            for other in others:
+                for variant in VARIANTS:
+                    a, b = find(mine, variant, precision, 16), find(other, variant, precision, 16)
+                    if a and b:
+                        print(f"{precision} {variant}: {mine} trains "
+                              f"{a['samples_per_s'] / b['samples_per_s']:.2f}x as fast as {other}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", nargs="+", default=["jax"])
+    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"])
+    parser.add_argument("--models", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--largest", action="store_true",
+                        help="also search the largest batch that fits (doubling)")
+    parser.add_argument("--max-batch", type=int, default=4096)
+    parser.add_argument("--compare", help="JSON rows measured elsewhere, e.g. the official code")
+    parser.add_argument("--smoke", action="store_true", help="tiny shapes, for CPU checks")
+    parser.add_argument("--no-jit", action="store_true")
+    parser.add_argument("--timeout", type=int, default=600)
+    parser.add_argument("--output", help="also write the rows as JSON here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        row = run_worker(args.worker, args.precisions[0], args.batch, args.steps,
+                         args.smoke, jit=not args.no_jit)
+        print(json.dumps(row))
+        return
+    rows = []
+    for backend in args.backends:
+        for precision in args.precisions:
+            for variant in args.models:
+                rows.append(_spawn(backend, variant, precision, args.batch, args))
+                print(json.dumps(rows[-1]), flush=True)
+                if args.largest:
+                    _largest_batch(backend, variant, precision, args, rows)
+    if args.compare:
+        with open(args.compare) as handle:
+            rows.extend(json.load(handle))
+    print()
+    print_table(rows)
+    print_ratios(rows)
+    if args.output:
+        with open(args.output, "w") as handle:
+            json.dump(rows, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
