@@ -5,7 +5,27 @@ Forecasting? Exploring a Differentiable Sparse Soft-Vector Quantization
 Approach", arXiv:2312.03406.
 """
 
+import importlib
+
 from keras_svq import initializers
+from keras_svq import layers
 from keras_svq import quantizers
 from keras_svq.quantizers import SparseVectorQuantizer
 from keras_svq.version import __version__
+
+# Subpackages that import TensorFlow (tf.data pipelines, SavedModel export) or
+# matplotlib load on first use, so `import keras_svq` stays light and works on
+# the JAX and torch backends without TensorFlow.
+_LAZY_SUBPACKAGES = ("data", "metrics", "training", "export", "viz", "cli")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBPACKAGES:
+        module = importlib.import_module(f"keras_svq.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'keras_svq' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBPACKAGES))

@@ -1,0 +1,46 @@
+"""Datasets: one module per dataset family, driven by a table of dataset facts.
+
+Every loader returns `Splits`, a `(train, val, test)` tuple of
+`tf.data.Dataset`s of `(x, y)` with `x: (B, T_in, H, W, C)` and
+`y: (B, T_out, H, W, C)` (float32, channels last), carrying the normaliser that
+returns predictions to physical units.
+
+- `load_sample(name, ...)`: embedded real samples, no path needed (`SAMPLES`).
+- `from_array(array, ...)` / `load_array(path, ...)`: your own `(time, H, W[, C])` data.
+- `load_dataset(name, data_dir=..., ...)`: the OpenSTL benchmarks (`DATASETS`).
+"""
+
+from keras_svq.data.dataset_info import DATASETS, DatasetInfo, get_info
+from keras_svq.data.loaders import BENCHMARKS, load_dataset
+from keras_svq.data.moving_mnist import MovingMNISTGenerator
+from keras_svq.data.normalizer import Normalizer
+from keras_svq.data.own_data import (
+    NAN_POLICIES,
+    find_non_finite,
+    from_array,
+    load_array,
+)
+from keras_svq.data.pipeline import make_dataset
+from keras_svq.data.samples import SAMPLES, load_sample
+from keras_svq.data.splits import Splits
+from keras_svq.data.windows import WindowSource, window_starts
+
+__all__ = [
+    "BENCHMARKS",
+    "DATASETS",
+    "NAN_POLICIES",
+    "SAMPLES",
+    "DatasetInfo",
+    "MovingMNISTGenerator",
+    "Normalizer",
+    "Splits",
+    "WindowSource",
+    "find_non_finite",
+    "from_array",
+    "get_info",
+    "load_array",
+    "load_dataset",
+    "load_sample",
+    "make_dataset",
+    "window_starts",
+]

@@ -1,0 +1,39 @@
+"""Metrics: OpenSTL-compatible evaluation and streaming Keras metrics.
+
+- `openstl_metrics(pred, true, ...)`: the counterpart of OpenSTL's `metric()` on
+  channels-last numpy arrays `(N, T, H, W, C)`.
+- `ForecastMSE`, `ForecastMAE`, `ForecastRMSE`, `SSIM`, `PSNR`, `LPIPS`:
+  `keras.metrics.Metric`s for `compile(metrics=...)`, equal to `openstl_metrics`
+  over the batches seen.
+- `evaluate_forecast(model, splits)`: the dataset's metric set, overall and per
+  lead time.
+- `lpips_distance(a, b)`: LPIPS-alex v0.1 in Keras; `persistence_forecast`.
+"""
+
+from keras_svq.metrics.evaluator import evaluate_forecast
+from keras_svq.metrics.forecast_mae import ForecastMAE
+from keras_svq.metrics.forecast_mse import ForecastMSE
+from keras_svq.metrics.forecast_rmse import ForecastRMSE
+from keras_svq.metrics.frame_metric import FrameMetric
+from keras_svq.metrics.lpips import LPIPS
+from keras_svq.metrics.lpips_network import LPIPSAlex, lpips_distance
+from keras_svq.metrics.openstl_metrics import ALLOWED_METRICS, openstl_metrics
+from keras_svq.metrics.persistence import persistence_forecast
+from keras_svq.metrics.psnr import PSNR
+from keras_svq.metrics.ssim import SSIM
+
+__all__ = [
+    "ALLOWED_METRICS",
+    "LPIPS",
+    "PSNR",
+    "SSIM",
+    "ForecastMAE",
+    "ForecastMSE",
+    "ForecastRMSE",
+    "FrameMetric",
+    "LPIPSAlex",
+    "evaluate_forecast",
+    "lpips_distance",
+    "openstl_metrics",
+    "persistence_forecast",
+]

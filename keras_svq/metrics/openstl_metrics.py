@@ -1,0 +1,243 @@
+"""OpenSTL's `metric()` for channels-last numpy arrays, and its per-frame building blocks.
+
+Formulas (as OpenSTL computes them, after denormalising with `mean`/`std`):
+
+- MSE / MAE: per frame, the sum over `C*H*W` of the squared / absolute error,
+  averaged over samples and frames (`np.mean(err, axis=(0, 1)).sum()`); with
+  `spatial_norm=True` (weather) the per-frame value is divided by `C*H*W`, i.e.
+  a per-element mean.
+- RMSE: the square root of that global MSE (not a mean of per-frame roots).
+- SSIM, PSNR, SNR, LPIPS: predictions are first clipped to `clip_range`; then
+  per frame, averaged over samples and frames.
+  - SSIM: scikit-image's `structural_similarity` with a 7x7 uniform window,
+    sample covariance, K1=0.01, K2=0.03, averaged over channels and over the
+    image minus a 3-pixel border. The reference called scikit-image on float
+    images without `data_range`, which scikit-image then took as 2 (the span of
+    its float dtype range [-1, 1]); here the default is the true span of
+    `clip_range` (1 for [0, 1] data). Pass `ssim_data_range=2.0` to reproduce
+    the reference's published numbers.
+  - PSNR: `20 log10(peak / sqrt(mse))` per frame in float32, `peak` the span of
+    `clip_range` (1, as the reference); `inf` for a perfect frame.
+  - SNR: `10 log10(mean(true^2) / mean((true - pred)^2))` per frame.
+  - LPIPS: AlexNet v0.1 on images mapped from [0, 1] to [-1, 1] (see
+    `lpips_distance`).
+"""
+
+import numpy as np
+
+ALLOWED_METRICS = ("mae", "mse", "rmse", "ssim", "psnr", "snr", "lpips")
+# Metrics computed on clipped predictions, frame by frame.
+QUALITY_METRICS = ("ssim", "psnr", "snr", "lpips")
+SSIM_WINDOW = 7
+SSIM_K1 = 0.01
+SSIM_K2 = 0.03
+
+
+def _check(pred, true):
+    pred = np.asarray(pred)
+    true = np.asarray(true)
+    if pred.shape != true.shape or pred.ndim != 5:
+        raise ValueError(
+            "`pred` and `true` must have the same shape (N, T, H, W, C). "
+            f"Received: pred.shape={pred.shape}, true.shape={true.shape}"
+        )
+    return pred, true
+
+
+def _box_mean(a, k):
+    """Mean over every valid k x k window of axes (-3, -2) of `(..., H, W, C)`."""
+    c = np.cumsum(np.cumsum(a, axis=-3), axis=-2)
+    c = np.pad(c, [(0, 0)] * (a.ndim - 3) + [(1, 0), (1, 0), (0, 0)])
+    s = (
+        c[..., k:, k:, :]
+        - c[..., :-k, k:, :]
+        - c[..., k:, :-k, :]
+        + c[..., :-k, :-k, :]
+    )
+    return s / (k * k)
+
+
+def ssim_frames(pred, true, data_range=1.0, win_size=SSIM_WINDOW):
+    """Per-image SSIM of `(..., H, W, C)` arrays (scikit-image's defaults), float64."""
+    x = np.asarray(pred, dtype="float64")
+    y = np.asarray(true, dtype="float64")
+    if min(x.shape[-3:-1]) < win_size:
+        raise ValueError(
+            f"SSIM needs frames of at least {win_size}x{win_size}. Received: frame "
+            f"shape {x.shape[-3:-1]}"
+        )
+    # Centre each image first: variances and covariances are shift invariant,
+    # and centring keeps E[x^2] - E[x]^2 from cancelling.
+    xc = x - x.mean(axis=(-3, -2), keepdims=True)
+    yc = y - y.mean(axis=(-3, -2), keepdims=True)
+    ux, uy = _box_mean(x, win_size), _box_mean(y, win_size)
+    uxc, uyc = _box_mean(xc, win_size), _box_mean(yc, win_size)
+    cov_norm = win_size**2 / (win_size**2 - 1.0)
+    vx = cov_norm * (_box_mean(xc * xc, win_size) - uxc * uxc)
+    vy = cov_norm * (_box_mean(yc * yc, win_size) - uyc * uyc)
+    vxy = cov_norm * (_box_mean(xc * yc, win_size) - uxc * uyc)
+    c1 = (SSIM_K1 * data_range) ** 2
+    c2 = (SSIM_K2 * data_range) ** 2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+    return s.mean(axis=(-3, -2, -1))
+
+
+def frame_values(
+    pred, true, metric, *, spatial_norm=False, data_range=1.0, ssim_data_range=None
+):
+    """Per-frame values `(N, T)` of one metric on `(N, T, H, W, C)` arrays.
+
+    `pred` must already be denormalised (and clipped, for quality metrics).
+    "rmse" has no per-frame value: it is derived from the MSE.
+    """
+    norm = np.prod(pred.shape[-3:]) if spatial_norm else 1
+    if metric == "mse":
+        err = (pred - true) ** 2
+        return err.reshape(err.shape[:2] + (-1,)).sum(-1, dtype="float64") / norm
+    if metric == "mae":
+        err = np.abs(pred - true)
+        return err.reshape(err.shape[:2] + (-1,)).sum(-1, dtype="float64") / norm
+    if metric == "ssim":
+        return ssim_frames(
+            pred, true, data_range if ssim_data_range is None else ssim_data_range
+        )
+    if metric == "psnr":
+        mse = np.mean(
+            (pred.astype("float32") - true.astype("float32")) ** 2,
+            axis=(2, 3, 4),
+            dtype="float64",
+        )
+        with np.errstate(divide="ignore"):
+            return 20.0 * np.log10(data_range / np.sqrt(mse))
+    if metric == "snr":
+        signal = np.mean(np.asarray(true, "float64") ** 2, axis=(2, 3, 4))
+        noise = np.mean((np.asarray(true, "float64") - pred) ** 2, axis=(2, 3, 4))
+        with np.errstate(divide="ignore"):
+            return 10.0 * np.log10(signal / noise)
+    if metric == "lpips":
+        from keras_svq.metrics.lpips_network import lpips_distance
+
+        return np.asarray(lpips_distance(pred, true), dtype="float64")
+    raise ValueError(f"No per-frame value for metric {metric!r}.")
+
+
+def _errors(pred, true, metrics, spatial_norm):
+    result = {}
+    mse = None
+    if "mse" in metrics or "rmse" in metrics:
+        mse = frame_values(pred, true, "mse", spatial_norm=spatial_norm).mean()
+    if "mse" in metrics:
+        result["mse"] = float(mse)
+    if "mae" in metrics:
+        result["mae"] = float(
+            frame_values(pred, true, "mae", spatial_norm=spatial_norm).mean()
+        )
+    if "rmse" in metrics:
+        result["rmse"] = float(np.sqrt(mse))
+    return result
+
+
+def openstl_metrics(
+    pred,
+    true,
+    *,
+    mean=None,
+    std=None,
+    metrics=("mse", "mae"),
+    spatial_norm=False,
+    clip_range=(0.0, 1.0),
+    channel_names=None,
+    ssim_data_range=None,
+):
+    """The counterpart of OpenSTL's `metric()` for channels-last arrays.
+
+    Args:
+        pred: numpy array `(N, T, H, W, C)`. Predictions (normalised if `mean`
+            and `std` are given).
+        true: numpy array `(N, T, H, W, C)`. Targets, same space as `pred`.
+        mean: array-like broadcastable to `(C,)` or None. With `std`, both
+            arrays are denormalised (`a * std + mean`) first.
+        std: array-like broadcastable to `(C,)` or None.
+        metrics: iterable of names from `"mae", "mse", "rmse", "ssim", "psnr",
+            "snr", "lpips"`. Defaults to `("mse", "mae")`.
+        spatial_norm: bool. Per-element means instead of per-frame sums for
+            MSE/MAE/RMSE (the weather convention). Defaults to False.
+        clip_range: `(low, high)`. Predictions are clipped to it before the
+            quality metrics; its span is the PSNR peak and the default SSIM data
+            range. Defaults to `(0.0, 1.0)`.
+        channel_names: list of str or None. As the reference: the channels are
+            split into `len(channel_names)` equal groups, `mse_<name>` etc. are
+            reported per group and `mse`/`mae`/`rmse` are the group means.
+        ssim_data_range: float or None. SSIM data range; defaults to the span of
+            `clip_range`. `2.0` reproduces the reference (see module docstring).
+
+    Returns:
+        dict of metric name -> float.
+
+    Example:
+
+    ```python
+    scores = openstl_metrics(pred, true, metrics=("mse", "mae", "ssim", "psnr"))
+    ```
+    """
+    pred, true = _check(pred, true)
+    metrics = tuple(metrics)
+    invalid = sorted(set(metrics) - set(ALLOWED_METRICS))
+    if invalid:
+        raise ValueError(
+            f"Unsupported metrics {invalid}. Valid: {list(ALLOWED_METRICS)}. Received: metrics={metrics}"
+        )
+    pred = (
+        pred.astype("float64") if pred.dtype == np.float64 else pred.astype("float32")
+    )
+    true = true.astype(pred.dtype)
+    if mean is not None and std is not None:
+        pred = pred * np.asarray(std, pred.dtype) + np.asarray(mean, pred.dtype)
+        true = true * np.asarray(std, true.dtype) + np.asarray(mean, true.dtype)
+    result = {}
+    if channel_names:
+        channels = pred.shape[-1]
+        groups = len(channel_names)
+        if channels % groups or groups < 2:
+            raise ValueError(
+                f"{channels} channels cannot be split into {groups} groups. "
+                f"Received: channel_names={list(channel_names)}"
+            )
+        width = channels // groups
+        per_group = [
+            _errors(
+                pred[..., i * width : (i + 1) * width],
+                true[..., i * width : (i + 1) * width],
+                metrics,
+                spatial_norm,
+            )
+            for i in range(groups)
+        ]
+        for key in ("mse", "mae", "rmse"):
+            if key in metrics:
+                for name, values in zip(channel_names, per_group):
+                    result[f"{key}_{name}"] = values[key]
+                result[key] = float(np.mean([values[key] for values in per_group]))
+    else:
+        result.update(_errors(pred, true, metrics, spatial_norm))
+    low, high = clip_range
+    clipped = np.clip(pred, low, high)
+    for key in QUALITY_METRICS:
+        if key in metrics:
+            values = frame_values(
+                clipped,
+                true,
+                key,
+                data_range=high - low,
+                ssim_data_range=ssim_data_range,
+            )
+            result[key] = float(np.mean(values))
+    return {key: result[key] for key in _order(result, metrics)}
+
+
+def _order(result, metrics):
+    """Keys in the order the metrics were asked for (per-channel keys after their metric)."""
+    ordered = []
+    for metric in metrics:
+        ordered += [k for k in result if k == metric or k.startswith(metric + "_")]
+    return ordered
