@@ -214,11 +214,7 @@ class TestCase:
             keras.config.set_dtype_policy(previous)
 
     def check_distributed_fit(self, cls, init_kwargs, input_shape, target_shape):
-        import tensorflow as tf
-
-        devices = tf.config.list_logical_devices("CPU")
-        assert len(devices) >= 2, "conftest.py must create two logical CPUs"
-        strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+        strategy = two_cpu_mirrored_strategy()
         global_batch = 2 * input_shape[0]
         x = _random_input((global_batch,) + tuple(input_shape[1:]), seed=6)
         y = _random_input((global_batch,) + tuple(target_shape[1:]), seed=7)
@@ -243,6 +239,25 @@ class TestCase:
         model.compile(loss="mse", jit_compile=True)
         compiled = model.predict(x, batch_size=input_shape[0], verbose=0)
         self.assertAllClose(compiled, eager, atol=1e-4, rtol=1e-4)
+
+
+_STRATEGY = []
+
+
+def two_cpu_mirrored_strategy():
+    """One `MirroredStrategy` over the two logical CPUs, shared by the process.
+
+    A second strategy over the same devices in one process makes TensorFlow's
+    collective ops fail ("Shape mismatch in the collective instance"), so
+    every test reuses this one.
+    """
+    if not _STRATEGY:
+        import tensorflow as tf
+
+        devices = tf.config.list_logical_devices("CPU")
+        assert len(devices) >= 2, "conftest.py must create two logical CPUs"
+        _STRATEGY.append(tf.distribute.MirroredStrategy([d.name for d in devices[:2]]))
+    return _STRATEGY[0]
 
 
 def run_saved_model_in_fresh_process(path, x, out_path, endpoint="serve"):
