@@ -33,3 +33,18 @@ def _reset_keras_state():
     yield
     keras.config.set_dtype_policy("float32")
     keras.backend.clear_session()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_collective_keys():
+    """Gives each test's `MirroredStrategy` its own collective keys.
+
+    TensorFlow caches collective parameters per (group, instance) key for the
+    life of the process and every new MirroredStrategy starts from the same
+    keys, so a second strategy whose all-reduce has another shape fails with
+    "Shape mismatch in the collective instance". TensorFlow's own tests move
+    the key base between strategies (`_collective_key_base`); so do ours.
+    """
+    if keras.backend.backend() == "tensorflow":
+        tf.distribute.MirroredStrategy._collective_key_base += 10_000
+    yield

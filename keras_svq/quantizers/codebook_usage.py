@@ -47,3 +47,39 @@ def codebook_usage(code_weights, thresholds=(2.0, 3.0), near_zero=0.01):
     result["near_zero_fraction"] = float(np.mean(magnitude <= near_zero * row_max))
     result["codebook_size"] = int(w.shape[-1])
     return result
+
+
+def perplexity_from_indices(indices, codebook_size, axis=None):
+    """Perplexity of code usage, `exp(entropy)` of the indices' histogram.
+
+    Between 1 (one code used) and `codebook_size` (uniform use), as VQ papers
+    report it for hard quantizers (`encode(x)` of any of them).
+
+    Args:
+        indices: integer array of code indices in `[0, codebook_size)`.
+        codebook_size: int. Number of codes K.
+        axis: int or None. An axis of separate codebooks (heads, residual
+            stages, groups): the perplexity is computed per entry of that axis
+            and averaged, as the reference does per head. None pools all
+            indices. Defaults to None.
+
+    Returns:
+        float.
+    """
+    indices = np.asarray(indices)
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise ValueError(
+            "`indices` must be integer code indices, e.g. `quantizer.encode(x)`. "
+            f"Received: dtype={indices.dtype}"
+        )
+    if indices.size and (indices.min() < 0 or indices.max() >= codebook_size):
+        raise ValueError(
+            f"`indices` must lie in [0, codebook_size={codebook_size}). Received "
+            f"values in [{indices.min()}, {indices.max()}]"
+        )
+    if axis is not None:
+        parts = np.moveaxis(indices, axis, 0)
+        return float(np.mean([perplexity_from_indices(p, codebook_size) for p in parts]))
+    counts = np.bincount(indices.reshape(-1), minlength=codebook_size).astype(np.float64)
+    probs = counts / max(counts.sum(), 1.0)
+    return float(np.exp(-np.sum(probs * np.log(probs + 1e-10))))

@@ -30,8 +30,16 @@ def _quantizer_cases():
 
     # Small settings per registered class; classes registered without an
     # entry here are built with their defaults.
+    # (VQ-family settings with codebook_dim != D have trainable projections,
+    # so the cross-backend fit check has weights to move.)
     small = {
         "SparseVectorQuantizer": {"codebook_size": 32, "hidden_dim": 16},
+        "VectorQuantizer": {"codebook_size": 16, "codebook_dim": 4},
+        "ResidualVectorQuantizer": {"num_quantizers": 2, "codebook_size": 16,
+                                    "codebook_dim": 4},
+        "GroupedResidualVectorQuantizer": {"groups": 2, "num_quantizers": 2,
+                                           "codebook_size": 16, "codebook_dim": 2},
+        "ResidualLookupFreeQuantizer": {"codebook_size": 16, "num_quantizers": 2},
     }
     cases, seen = [], set()
     for name, cls in sorted(QUANTIZERS.items()):

@@ -241,23 +241,13 @@ class TestCase:
         self.assertAllClose(compiled, eager, atol=1e-4, rtol=1e-4)
 
 
-_STRATEGY = []
-
-
 def two_cpu_mirrored_strategy():
-    """One `MirroredStrategy` over the two logical CPUs, shared by the process.
+    """A `MirroredStrategy` over the two logical CPUs that conftest.py creates."""
+    import tensorflow as tf
 
-    A second strategy over the same devices in one process makes TensorFlow's
-    collective ops fail ("Shape mismatch in the collective instance"), so
-    every test reuses this one.
-    """
-    if not _STRATEGY:
-        import tensorflow as tf
-
-        devices = tf.config.list_logical_devices("CPU")
-        assert len(devices) >= 2, "conftest.py must create two logical CPUs"
-        _STRATEGY.append(tf.distribute.MirroredStrategy([d.name for d in devices[:2]]))
-    return _STRATEGY[0]
+    devices = tf.config.list_logical_devices("CPU")
+    assert len(devices) >= 2, "conftest.py must create two logical CPUs"
+    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
 
 
 def run_saved_model_in_fresh_process(path, x, out_path, endpoint="serve"):
