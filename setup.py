@@ -2,7 +2,8 @@
 
 import pathlib
 
-from setuptools import find_packages, setup
+from setuptools import find_packages
+from setuptools import setup
 
 HERE = pathlib.Path(__file__).parent
 
@@ -32,10 +33,24 @@ setup(
         "keras>=3.15,<4",
         "numpy",
         "pyyaml",
+        "h5py",  # netCDF-4 files are HDF5; read lazily, no xarray needed
     ],
     extras_require={
-        "test": ["pytest>=8", "scikit-image", "matplotlib", "ruff"],
-        "viz": ["tf-keras-vis==0.8.7", "matplotlib"],
+        "test": [
+            "pytest>=8",
+            "pytest-xdist",
+            "scikit-image",  # the SSIM reference
+            "scipy",  # netCDF-3 files
+            "matplotlib",
+            "pillow",
+            "tf-keras-vis==0.8.7",
+            "nbclient",
+            "nbformat",
+            "ipykernel",
+            "ruff",
+        ],
+        "viz": ["tf-keras-vis==0.8.7", "matplotlib", "pillow"],
+        "netcdf3": ["scipy"],
         "tensorboard": ["tensorboard"],
     },
     entry_points={"console_scripts": ["keras-svq=keras_svq.cli:main"]},

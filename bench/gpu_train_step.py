@@ -24,12 +24,32 @@ import subprocess
 import sys
 import time
 
-T2M = dict(input_length=12, output_length=12, height=32, width=64, channels=1,
-           spatial_hidden_dim=32, temporal_hidden_dim=256, num_spatial_layers=2,
-           num_temporal_layers=8, translator="gsta", mlp_ratio=8.0, drop_path_rate=0.1)
-SMOKE = dict(input_length=4, output_length=4, height=16, width=16, channels=1,
-             spatial_hidden_dim=8, temporal_hidden_dim=32, num_spatial_layers=2,
-             num_temporal_layers=2, translator="gsta")
+T2M = dict(
+    input_length=12,
+    output_length=12,
+    height=32,
+    width=64,
+    channels=1,
+    spatial_hidden_dim=32,
+    temporal_hidden_dim=256,
+    num_spatial_layers=2,
+    num_temporal_layers=8,
+    translator="gsta",
+    mlp_ratio=8.0,
+    drop_path_rate=0.1,
+)
+SMOKE = dict(
+    input_length=4,
+    output_length=4,
+    height=16,
+    width=16,
+    channels=1,
+    spatial_hidden_dim=8,
+    temporal_hidden_dim=32,
+    num_spatial_layers=2,
+    num_temporal_layers=2,
+    translator="gsta",
+)
 SVQ = {"name": "svq", "codebook_size": 10000, "hidden_dim": 128}
 VARIANTS = {
     "simvp": None,
@@ -110,33 +130,61 @@ def run_worker(variant, precision, batch_size, steps, smoke, jit):
     x = rng.standard_normal((n,) + frames).astype("float32")
     y = rng.standard_normal((n, shape["output_length"]) + frames[1:]).astype("float32")
     timer = _make_step_timer()
-    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False,
-              callbacks=[timer])
-    warm = timer.times[min(3, len(timer.times) - 1):]  # drop compilation steps
+    model.fit(
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+        callbacks=[timer],
+    )
+    warm = timer.times[min(3, len(timer.times) - 1) :]  # drop compilation steps
     seconds = float(np.median(warm))
     params = sum(int(np.prod(w.shape)) for w in model.weights)
     return {
-        "impl": f"keras-{keras.backend.backend()}", "device": _device_name(),
-        "model": variant, "precision": precision, "batch": batch_size,
-        "step_s": seconds, "samples_per_s": batch_size / seconds,
-        "peak_gib": _peak_memory_gib(), "params": params,
+        "impl": f"keras-{keras.backend.backend()}",
+        "device": _device_name(),
+        "model": variant,
+        "precision": precision,
+        "batch": batch_size,
+        "step_s": seconds,
+        "samples_per_s": batch_size / seconds,
+        "peak_gib": _peak_memory_gib(),
+        "params": params,
     }
 
 
 def _spawn(backend, variant, precision, batch_size, args):
     env = dict(os.environ, KERAS_BACKEND=backend)
-    command = [sys.executable, __file__, "--worker", variant, "--precisions", precision,
-               "--batch", str(batch_size), "--steps", str(args.steps)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        variant,
+        "--precisions",
+        precision,
+        "--batch",
+        str(batch_size),
+        "--steps",
+        str(args.steps),
+    ]
     if args.smoke:
         command.append("--smoke")
     if args.no_jit:
         command.append("--no-jit")
-    proc = subprocess.run(command, capture_output=True, text=True, env=env,
-                          timeout=args.timeout)
+    proc = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=args.timeout
+    )
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
-        return {"impl": f"keras-{backend}", "model": variant, "precision": precision,
-                "batch": batch_size, "error": " | ".join(tail)[-300:]}
+        return {
+            "impl": f"keras-{backend}",
+            "model": variant,
+            "precision": precision,
+            "batch": batch_size,
+            "error": " | ".join(tail)[-300:],
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -154,26 +202,36 @@ def _largest_batch(backend, variant, precision, args, rows):
 
 
 def print_table(rows):
-    header = (f"{'impl':<14} {'model':<20} {'precision':<15} {'batch':>5} "
-              f"{'step (ms)':>10} {'samples/s':>10} {'peak GiB':>9}")
+    header = (
+        f"{'impl':<14} {'model':<20} {'precision':<15} {'batch':>5} "
+        f"{'step (ms)':>10} {'samples/s':>10} {'peak GiB':>9}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
         if "error" in r:
-            print(f"{r['impl']:<14} {r['model']:<20} {r['precision']:<15} {r['batch']:>5} "
-                  f"failed: {r['error']}")
+            print(
+                f"{r['impl']:<14} {r['model']:<20} {r['precision']:<15} {r['batch']:>5} "
+                f"failed: {r['error']}"
+            )
             continue
         tag = " (largest)" if r.get("largest") else ""
-        print(f"{r['impl']:<14} {r['model']:<20} {r['precision']:<15} {r['batch']:>5} "
-              f"{1000 * r['step_s']:>10.1f} {r['samples_per_s']:>10.1f} "
-              f"{r['peak_gib']:>9.2f}{tag}")
+        print(
+            f"{r['impl']:<14} {r['model']:<20} {r['precision']:<15} {r['batch']:>5} "
+            f"{1000 * r['step_s']:>10.1f} {r['samples_per_s']:>10.1f} "
+            f"{r['peak_gib']:>9.2f}{tag}"
+        )
 
 
 def print_ratios(rows):
     def find(impl, model, precision, batch):
         for r in rows:
-            if (r.get("impl"), r.get("model"), r.get("precision"), r.get("batch")) == (
-                impl, model, precision, batch) and "error" not in r and not r.get("largest"):
+            if (
+                (r.get("impl"), r.get("model"), r.get("precision"), r.get("batch"))
+                == (impl, model, precision, batch)
+                and "error" not in r
+                and not r.get("largest")
+            ):
                 return r
         return None
 
@@ -185,39 +243,63 @@ def print_ratios(rows):
             for variant in ("simvp_svq_frozen", "simvp_svq_learnable"):
                 row = find(impl, variant, precision, 16)
                 if base and row:
-                    print(f"{impl} {precision}: {variant} step time = "
-                          f"{row['step_s'] / base['step_s']:.3f}x SimVP's")
+                    print(
+                        f"{impl} {precision}: {variant} step time = "
+                        f"{row['step_s'] / base['step_s']:.3f}x SimVP's"
+                    )
         ours = [i for i in impls if i.startswith("keras-")]
         others = [i for i in impls if not i.startswith("keras-")]
         for mine in ours:
             for other in others:
                 for variant in VARIANTS:
-                    a, b = find(mine, variant, precision, 16), find(other, variant, precision, 16)
+                    a, b = (
+                        find(mine, variant, precision, 16),
+                        find(other, variant, precision, 16),
+                    )
                     if a and b:
-                        print(f"{precision} {variant}: {mine} trains "
-                              f"{a['samples_per_s'] / b['samples_per_s']:.2f}x as fast as {other}")
+                        print(
+                            f"{precision} {variant}: {mine} trains "
+                            f"{a['samples_per_s'] / b['samples_per_s']:.2f}x as fast as {other}"
+                        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", default=["jax"])
-    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"])
-    parser.add_argument("--models", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument(
+        "--precisions", nargs="+", default=["float32", "mixed_bfloat16"]
+    )
+    parser.add_argument(
+        "--models", nargs="+", default=list(VARIANTS), choices=list(VARIANTS)
+    )
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--largest", action="store_true",
-                        help="also search the largest batch that fits (doubling)")
+    parser.add_argument(
+        "--largest",
+        action="store_true",
+        help="also search the largest batch that fits (doubling)",
+    )
     parser.add_argument("--max-batch", type=int, default=4096)
-    parser.add_argument("--compare", help="JSON rows measured elsewhere, e.g. the official code")
-    parser.add_argument("--smoke", action="store_true", help="tiny shapes, for CPU checks")
+    parser.add_argument(
+        "--compare", help="JSON rows measured elsewhere, e.g. the official code"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny shapes, for CPU checks"
+    )
     parser.add_argument("--no-jit", action="store_true")
     parser.add_argument("--timeout", type=int, default=600)
     parser.add_argument("--output", help="also write the rows as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        row = run_worker(args.worker, args.precisions[0], args.batch, args.steps,
-                         args.smoke, jit=not args.no_jit)
+        row = run_worker(
+            args.worker,
+            args.precisions[0],
+            args.batch,
+            args.steps,
+            args.smoke,
+            jit=not args.no_jit,
+        )
         print(json.dumps(row))
         return
     rows = []

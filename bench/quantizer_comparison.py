@@ -42,9 +42,17 @@ from keras_svq.quantizers import quantizer_config_from_reference  # noqa: E402
 
 CROP = (32, 48)
 MODEL = dict(
-    input_length=12, output_length=12, height=CROP[0], width=CROP[1], channels=1,
-    spatial_hidden_dim=16, temporal_hidden_dim=64, num_spatial_layers=2,
-    num_temporal_layers=2, translator="gsta", mlp_ratio=4.0,
+    input_length=12,
+    output_length=12,
+    height=CROP[0],
+    width=CROP[1],
+    channels=1,
+    spatial_hidden_dim=16,
+    temporal_hidden_dim=64,
+    num_spatial_layers=2,
+    num_temporal_layers=2,
+    translator="gsta",
+    mlp_ratio=4.0,
 )
 SVQ = {"name": "svq", "codebook_size": 2000, "hidden_dim": 128}
 
@@ -61,11 +69,17 @@ QUANTIZER_CONFIGS = {
     ),
     "grvq": quantizer_config_from_reference(
         "grvq",
-        {"num_quantizers": 8, "codebook_size": 1024, "groups": 2, "shared_codebook": True},
+        {
+            "num_quantizers": 8,
+            "codebook_size": 1024,
+            "groups": 2,
+            "shared_codebook": True,
+        },
     ),
     "fsq": {"name": "fsq", "levels": [8, 5, 5, 5]},
     "lfq": quantizer_config_from_reference(
-        "lfq", {"codebook_size": 1024, "entropy_loss_weight": 0.1, "diversity_gamma": 1.0}
+        "lfq",
+        {"codebook_size": 1024, "entropy_loss_weight": 0.1, "diversity_gamma": 1.0},
     ),
 }
 
@@ -97,8 +111,12 @@ def _crop(ds):
 
 def load_data(seed, batch_size):
     splits = load_sample(
-        "era5_t2m_uk", input_length=MODEL["input_length"],
-        output_length=MODEL["output_length"], batch_size=batch_size, seed=seed, stride=2,
+        "era5_t2m_uk",
+        input_length=MODEL["input_length"],
+        output_length=MODEL["output_length"],
+        batch_size=batch_size,
+        seed=seed,
+        stride=2,
     )
     x_test, y_test = splits.arrays("test")
     h, w = CROP
@@ -130,10 +148,14 @@ def run_one(name, seed, data, args):
     )
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     return {
-        "quantizer": name, "seed": seed,
-        "mse": float(np.mean(error**2)), "mae": float(np.mean(np.abs(error))),
-        "params": int(model.count_params()), "trainable_params": trainable,
-        "seconds_per_step": timer.seconds_per_step, "steps": len(timer.times),
+        "quantizer": name,
+        "seed": seed,
+        "mse": float(np.mean(error**2)),
+        "mae": float(np.mean(np.abs(error))),
+        "params": int(model.count_params()),
+        "trainable_params": trainable,
+        "seconds_per_step": timer.seconds_per_step,
+        "steps": len(timer.times),
     }
 
 
@@ -144,7 +166,15 @@ def _mean_spread(values):
 
 
 def summarize(results, names):
-    header = ("quantizer", "params", "trainable", "s/step", "MSE (K^2)", "MAE (K)", "runs")
+    header = (
+        "quantizer",
+        "params",
+        "trainable",
+        "s/step",
+        "MSE (K^2)",
+        "MAE (K)",
+        "runs",
+    )
     rows = []
     for name in names:
         runs = [r for r in results if r["quantizer"] == name]
@@ -152,10 +182,13 @@ def summarize(results, names):
             continue
         rows.append(
             (
-                name, f"{runs[0]['params']:,}", f"{runs[0]['trainable_params']:,}",
+                name,
+                f"{runs[0]['params']:,}",
+                f"{runs[0]['trainable_params']:,}",
                 f"{np.median([r['seconds_per_step'] for r in runs]):.3f}",
                 _mean_spread([r["mse"] for r in runs]),
-                _mean_spread([r["mae"] for r in runs]), str(len(runs)),
+                _mean_spread([r["mae"] for r in runs]),
+                str(len(runs)),
             )
         )
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
@@ -167,16 +200,23 @@ def summarize(results, names):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per run (default 3)")
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="epochs per run (default 3)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
-        "--quantizers", nargs="+", default=list(QUANTIZER_CONFIGS),
-        choices=list(QUANTIZER_CONFIGS), help="default: all",
+        "--quantizers",
+        nargs="+",
+        default=list(QUANTIZER_CONFIGS),
+        choices=list(QUANTIZER_CONFIGS),
+        help="default: all",
     )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=5e-3)
     parser.add_argument(
-        "--max-steps", type=int, default=0,
+        "--max-steps",
+        type=int,
+        default=0,
         help="cap the training batches per epoch (0: the whole split); for smoke tests",
     )
     parser.add_argument("--json", help="also write every run's figures to this file")

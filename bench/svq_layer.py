@@ -90,27 +90,47 @@ def main():
     for codebook in ("frozen", "learnable"):
         for path in ("fast", "explicit"):
             proc = subprocess.run(
-                [sys.executable, __file__, "--variant", f"{path}:{codebook}",
-                 "--steps", str(args.steps), "--threads", str(args.threads)],
-                capture_output=True, text=True, check=False,
+                [
+                    sys.executable,
+                    __file__,
+                    "--variant",
+                    f"{path}:{codebook}",
+                    "--steps",
+                    str(args.steps),
+                    "--threads",
+                    str(args.threads),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
                 sys.exit(f"variant {path}:{codebook} failed:\n{proc.stderr[-3000:]}")
             results[(path, codebook)] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"SVQ layer forward+backward, N={N} vectors, D={D}, K={K}, hidden={HIDDEN}, "
-          f"{args.threads} CPU threads, median of {args.steps} steps")
-    print(f"{'codebook':<10} {'path':<9} {'time (s)':>9} {'peak RSS (MiB)':>15} "
-          f"{'activations (MiB)':>18}")
+    print(
+        f"SVQ layer forward+backward, N={N} vectors, D={D}, K={K}, hidden={HIDDEN}, "
+        f"{args.threads} CPU threads, median of {args.steps} steps"
+    )
+    print(
+        f"{'codebook':<10} {'path':<9} {'time (s)':>9} {'peak RSS (MiB)':>15} "
+        f"{'activations (MiB)':>18}"
+    )
     for (path, codebook), r in results.items():
-        print(f"{codebook:<10} {path:<9} {r['seconds']:>9.3f} {r['peak_rss_mib']:>15.0f} "
-              f"{r['activation_mib']:>18.0f}")
+        print(
+            f"{codebook:<10} {path:<9} {r['seconds']:>9.3f} {r['peak_rss_mib']:>15.0f} "
+            f"{r['activation_mib']:>18.0f}"
+        )
     for codebook in ("frozen", "learnable"):
         fast, slow = results[("fast", codebook)], results[("explicit", codebook)]
         if abs(fast["loss"] - slow["loss"]) > 1e-3 * abs(slow["loss"]) + 1e-6:
-            sys.exit(f"{codebook}: the two paths disagree: {fast['loss']} vs {slow['loss']}")
-        print(f"{codebook}: fast path is {slow['seconds'] / fast['seconds']:.1f}x faster "
-              f"and uses {slow['activation_mib'] / max(fast['activation_mib'], 1):.1f}x "
-              "less activation memory than the explicit path")
+            sys.exit(
+                f"{codebook}: the two paths disagree: {fast['loss']} vs {slow['loss']}"
+            )
+        print(
+            f"{codebook}: fast path is {slow['seconds'] / fast['seconds']:.1f}x faster "
+            f"and uses {slow['activation_mib'] / max(fast['activation_mib'], 1):.1f}x "
+            "less activation memory than the explicit path"
+        )
 
 
 if __name__ == "__main__":

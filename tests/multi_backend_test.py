@@ -41,8 +41,14 @@ def saved_models(tmp_path_factory):
         model.save(folder / f"{case.name}.keras")
         np.save(folder / f"{case.name}.x.npy", x)
         np.save(folder / f"{case.name}.y.npy", y)
-        manifest.append({"name": case.name, "model": f"{case.name}.keras",
-                         "x": f"{case.name}.x.npy", "y": f"{case.name}.y.npy"})
+        manifest.append(
+            {
+                "name": case.name,
+                "model": f"{case.name}.keras",
+                "x": f"{case.name}.x.npy",
+                "y": f"{case.name}.y.npy",
+            }
+        )
         keras.backend.clear_session()
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
@@ -55,11 +61,24 @@ def reports(saved_models):
     for backend in BACKENDS:
         if importlib.util.find_spec(backend) is None:
             continue
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-                   CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu")
+        env = dict(
+            os.environ,
+            KERAS_BACKEND=backend,
+            TF_CPP_MIN_LOG_LEVEL="3",
+            CUDA_VISIBLE_DEVICES="",
+            JAX_PLATFORMS="cpu",
+        )
         processes[backend] = subprocess.Popen(
-            [sys.executable, "-m", "keras_svq.testing.backend_check", str(saved_models)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "keras_svq.testing.backend_check",
+                str(saved_models),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
     results = {}
     for backend, process in processes.items():
@@ -78,4 +97,6 @@ def test_backend_matches_tensorflow(reports, backend, case):
             pytest.fail(f"backend {backend!r} is required but not installed")
         pytest.skip(f"{backend} is not installed")
     report = reports[backend][case]
-    assert report["ok"], f"{case} on {backend}: {report['error']}\n{report.get('traceback', '')}"
+    assert report["ok"], (
+        f"{case} on {backend}: {report['error']}\n{report.get('traceback', '')}"
+    )

@@ -10,20 +10,23 @@ returns predictions to physical units.
 - `load_dataset(name, data_dir=..., ...)`: the OpenSTL benchmarks (`DATASETS`).
 """
 
-from keras_svq.data.dataset_info import DATASETS, DatasetInfo, get_info
-from keras_svq.data.loaders import BENCHMARKS, load_dataset
+from keras_svq.data.dataset_info import DATASETS
+from keras_svq.data.dataset_info import DatasetInfo
+from keras_svq.data.dataset_info import get_info
+from keras_svq.data.loaders import BENCHMARKS
+from keras_svq.data.loaders import load_dataset
 from keras_svq.data.moving_mnist import MovingMNISTGenerator
 from keras_svq.data.normalizer import Normalizer
-from keras_svq.data.own_data import (
-    NAN_POLICIES,
-    find_non_finite,
-    from_array,
-    load_array,
-)
+from keras_svq.data.own_data import NAN_POLICIES
+from keras_svq.data.own_data import find_non_finite
+from keras_svq.data.own_data import from_array
+from keras_svq.data.own_data import load_array
 from keras_svq.data.pipeline import make_dataset
-from keras_svq.data.samples import SAMPLES, load_sample
+from keras_svq.data.samples import SAMPLES
+from keras_svq.data.samples import load_sample
 from keras_svq.data.splits import Splits
-from keras_svq.data.windows import WindowSource, window_starts
+from keras_svq.data.windows import WindowSource
+from keras_svq.data.windows import window_starts
 
 __all__ = [
     "BENCHMARKS",

@@ -2,7 +2,10 @@
 
 import pytest
 
-from keras_svq.data import BENCHMARKS, DATASETS, SAMPLES, get_info
+from keras_svq.data import BENCHMARKS
+from keras_svq.data import DATASETS
+from keras_svq.data import SAMPLES
+from keras_svq.data import get_info
 
 # (frame shape (H, W, C), T_in, T_out, metrics) from OpenSTL's dataset_parameters.
 REFERENCE = {

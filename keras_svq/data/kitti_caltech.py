@@ -20,7 +20,8 @@ import numpy as np
 from keras_svq.data.dataset_info import DATASETS
 from keras_svq.data.normalizer import Normalizer
 from keras_svq.data.splits import Splits
-from keras_svq.data.windows import WindowSource, contiguous_offsets
+from keras_svq.data.windows import WindowSource
+from keras_svq.data.windows import contiguous_offsets
 
 NPY_FILES = ("train_data.npy", "train_idx.npy", "test_data.npy", "test_idx.npy")
 

@@ -18,7 +18,8 @@ import tensorflow as tf
 from keras_svq.data.dataset_info import DATASETS
 from keras_svq.data.normalizer import Normalizer
 from keras_svq.data.splits import Splits
-from keras_svq.data.windows import WindowSource, contiguous_offsets
+from keras_svq.data.windows import WindowSource
+from keras_svq.data.windows import contiguous_offsets
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
-from keras_svq.data import MovingMNISTGenerator, load_dataset
+from keras_svq.data import MovingMNISTGenerator
+from keras_svq.data import load_dataset
 from keras_svq.data.moving_mnist import shipped_digits
 
 

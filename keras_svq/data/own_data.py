@@ -20,11 +20,15 @@ import pathlib
 
 import numpy as np
 
-from keras_svq.data.dataset_info import WEATHER_METRICS, DatasetInfo
+from keras_svq.data.dataset_info import WEATHER_METRICS
+from keras_svq.data.dataset_info import DatasetInfo
 from keras_svq.data.netcdf import read_variable
 from keras_svq.data.normalizer import Normalizer
-from keras_svq.data.splits import SPLIT_NAMES, Splits
-from keras_svq.data.windows import WindowSource, contiguous_offsets, window_starts
+from keras_svq.data.splits import SPLIT_NAMES
+from keras_svq.data.splits import Splits
+from keras_svq.data.windows import WindowSource
+from keras_svq.data.windows import contiguous_offsets
+from keras_svq.data.windows import window_starts
 
 logger = logging.getLogger(__name__)
 

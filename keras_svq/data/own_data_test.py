@@ -5,7 +5,8 @@ import logging
 import numpy as np
 import pytest
 
-from keras_svq.data import from_array, load_array
+from keras_svq.data import from_array
+from keras_svq.data import load_array
 
 
 def _series(t=60, h=6, w=5, c=None, seed=0):

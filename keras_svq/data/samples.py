@@ -16,12 +16,10 @@ import pathlib
 import numpy as np
 
 from keras_svq.data.dataset_info import DATASETS
-from keras_svq.data.moving_mnist import (
-    GeneratedSource,
-    MovingMNISTGenerator,
-    sequence_source,
-    shipped_digits,
-)
+from keras_svq.data.moving_mnist import GeneratedSource
+from keras_svq.data.moving_mnist import MovingMNISTGenerator
+from keras_svq.data.moving_mnist import sequence_source
+from keras_svq.data.moving_mnist import shipped_digits
 from keras_svq.data.normalizer import Normalizer
 from keras_svq.data.own_data import from_array
 from keras_svq.data.splits import Splits

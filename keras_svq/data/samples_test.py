@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_svq.data import DATASETS, SAMPLES, Splits, load_sample
+from keras_svq.data import DATASETS
+from keras_svq.data import SAMPLES
+from keras_svq.data import Splits
+from keras_svq.data import load_sample
 from keras_svq.testing import shared_data_path
 
 
@@ -110,7 +113,8 @@ def test_shards_under_tf_distribute():
 def test_fit_and_evaluate_on_a_sample():
     import keras
 
-    from keras_svq.metrics import ForecastMSE, evaluate_forecast
+    from keras_svq.metrics import ForecastMSE
+    from keras_svq.metrics import evaluate_forecast
 
     train, val, test = splits = load_sample(
         "nyc_taxi_flow", input_length=4, output_length=4, batch_size=32, seed=0

@@ -3,7 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_svq.data import Splits, from_array
+from keras_svq.data import Splits
+from keras_svq.data import from_array
 
 
 def test_tuple_and_attributes():

@@ -7,7 +7,8 @@ import numpy as np
 from keras_svq.data.dataset_info import DATASETS
 from keras_svq.data.normalizer import Normalizer
 from keras_svq.data.splits import Splits
-from keras_svq.data.windows import WindowSource, contiguous_offsets
+from keras_svq.data.windows import WindowSource
+from keras_svq.data.windows import contiguous_offsets
 
 FILE_NAME = "dataset.npz"
 KEYS = ("X_train", "Y_train", "X_test", "Y_test")

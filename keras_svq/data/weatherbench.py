@@ -32,7 +32,8 @@ import numpy as np
 from keras_svq.data.dataset_info import DATASETS
 from keras_svq.data.netcdf import read_variable
 from keras_svq.data.normalizer import Normalizer
-from keras_svq.data.splits import SPLIT_NAMES, Splits
+from keras_svq.data.splits import SPLIT_NAMES
+from keras_svq.data.splits import Splits
 from keras_svq.data.windows import WindowSource
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_svq.data import WindowSource, window_starts
+from keras_svq.data import WindowSource
+from keras_svq.data import window_starts
 from keras_svq.data.normalizer import Normalizer
 from keras_svq.data.windows import contiguous_offsets
 

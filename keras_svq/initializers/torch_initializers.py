@@ -17,6 +17,9 @@ import math
 import keras
 from keras import ops
 
+# torch.nn.init.calculate_gain("relu")
+RELU_GAIN = math.sqrt(2.0)
+
 
 def _keras_fan_in(shape):
     if len(shape) < 2:
@@ -69,9 +72,7 @@ class TorchUniform(_SeededInitializer):
     def __call__(self, shape, dtype=None):
         fan_in = self.fan_in or _keras_fan_in(shape)
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        return keras.random.uniform(
-            shape, -bound, bound, dtype=dtype, seed=self.seed
-        )
+        return keras.random.uniform(shape, -bound, bound, dtype=dtype, seed=self.seed)
 
     def get_config(self):
         return {**super().get_config(), "fan_in": self.fan_in}
@@ -87,9 +88,7 @@ class TorchKaimingUniform(_SeededInitializer):
     def __call__(self, shape, dtype=None):
         fan_in, _ = _torch_fans(shape)
         bound = math.sqrt(2.0) * math.sqrt(3.0 / fan_in)
-        return keras.random.uniform(
-            shape, -bound, bound, dtype=dtype, seed=self.seed
-        )
+        return keras.random.uniform(shape, -bound, bound, dtype=dtype, seed=self.seed)
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
@@ -99,16 +98,14 @@ class TorchXavierUniform(_SeededInitializer):
     Bound `gain * sqrt(6 / (fan_in + fan_out))` with torch's fans.
     """
 
-    def __init__(self, gain=math.sqrt(2.0), seed=None):
+    def __init__(self, gain=RELU_GAIN, seed=None):
         super().__init__(seed)
         self.gain = gain
 
     def __call__(self, shape, dtype=None):
         fan_in, fan_out = _torch_fans(shape)
         bound = self.gain * math.sqrt(6.0 / (fan_in + fan_out))
-        return keras.random.uniform(
-            shape, -bound, bound, dtype=dtype, seed=self.seed
-        )
+        return keras.random.uniform(shape, -bound, bound, dtype=dtype, seed=self.seed)
 
     def get_config(self):
         return {**super().get_config(), "gain": self.gain}
@@ -160,7 +157,9 @@ class TorchSparse(_SeededInitializer):
     def __init__(self, sparsity=0.9, stddev=0.01, seed=None):
         super().__init__(seed)
         if not 0.0 <= sparsity <= 1.0:
-            raise ValueError(f"`sparsity` must be in [0, 1]. Received: sparsity={sparsity}")
+            raise ValueError(
+                f"`sparsity` must be in [0, 1]. Received: sparsity={sparsity}"
+            )
         self.sparsity, self.stddev = sparsity, stddev
 
     def __call__(self, shape, dtype=None):
@@ -180,7 +179,11 @@ class TorchSparse(_SeededInitializer):
         return ops.cast(values, dtype or "float32")
 
     def get_config(self):
-        return {**super().get_config(), "sparsity": self.sparsity, "stddev": self.stddev}
+        return {
+            **super().get_config(),
+            "sparsity": self.sparsity,
+            "stddev": self.stddev,
+        }
 
 
 def _normal():

@@ -16,8 +16,10 @@ from keras_svq.metrics.forecast_mse import ForecastMSE
 from keras_svq.metrics.forecast_rmse import ForecastRMSE
 from keras_svq.metrics.frame_metric import FrameMetric
 from keras_svq.metrics.lpips import LPIPS
-from keras_svq.metrics.lpips_network import LPIPSAlex, lpips_distance
-from keras_svq.metrics.openstl_metrics import ALLOWED_METRICS, openstl_metrics
+from keras_svq.metrics.lpips_network import LPIPSAlex
+from keras_svq.metrics.lpips_network import lpips_distance
+from keras_svq.metrics.openstl_metrics import ALLOWED_METRICS
+from keras_svq.metrics.openstl_metrics import openstl_metrics
 from keras_svq.metrics.persistence import persistence_forecast
 from keras_svq.metrics.psnr import PSNR
 from keras_svq.metrics.ssim import SSIM

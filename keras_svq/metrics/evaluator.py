@@ -8,11 +8,9 @@ per-lead-time breakdown.
 
 import numpy as np
 
-from keras_svq.metrics.openstl_metrics import (
-    ALLOWED_METRICS,
-    QUALITY_METRICS,
-    frame_values,
-)
+from keras_svq.metrics.openstl_metrics import ALLOWED_METRICS
+from keras_svq.metrics.openstl_metrics import QUALITY_METRICS
+from keras_svq.metrics.openstl_metrics import frame_values
 
 _SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from keras_svq.data import from_array
-from keras_svq.metrics import evaluate_forecast, openstl_metrics, persistence_forecast
+from keras_svq.metrics import evaluate_forecast
+from keras_svq.metrics import openstl_metrics
+from keras_svq.metrics import persistence_forecast
 
 
 def _splits(spatial_norm=True):

@@ -3,7 +3,9 @@
 import keras
 from keras import ops
 
-from keras_svq.metrics.frame_metric import FrameMetric, elements_per_frame, frame_sum
+from keras_svq.metrics.frame_metric import FrameMetric
+from keras_svq.metrics.frame_metric import elements_per_frame
+from keras_svq.metrics.frame_metric import frame_sum
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")

@@ -5,7 +5,9 @@ import pathlib
 import numpy as np
 import pytest
 
-from keras_svq.metrics import LPIPSAlex, lpips_distance, openstl_metrics
+from keras_svq.metrics import LPIPSAlex
+from keras_svq.metrics import lpips_distance
+from keras_svq.metrics import openstl_metrics
 
 TESTDATA = pathlib.Path(__file__).parent / "testdata"
 

@@ -4,15 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_svq.metrics import (
-    LPIPS,
-    PSNR,
-    SSIM,
-    ForecastMAE,
-    ForecastMSE,
-    ForecastRMSE,
-    openstl_metrics,
-)
+from keras_svq.metrics import LPIPS
+from keras_svq.metrics import PSNR
+from keras_svq.metrics import SSIM
+from keras_svq.metrics import ForecastMAE
+from keras_svq.metrics import ForecastMSE
+from keras_svq.metrics import ForecastRMSE
+from keras_svq.metrics import openstl_metrics
 
 
 def _pair(shape, seed=0):

@@ -79,7 +79,11 @@ def perplexity_from_indices(indices, codebook_size, axis=None):
         )
     if axis is not None:
         parts = np.moveaxis(indices, axis, 0)
-        return float(np.mean([perplexity_from_indices(p, codebook_size) for p in parts]))
-    counts = np.bincount(indices.reshape(-1), minlength=codebook_size).astype(np.float64)
+        return float(
+            np.mean([perplexity_from_indices(p, codebook_size) for p in parts])
+        )
+    counts = np.bincount(indices.reshape(-1), minlength=codebook_size).astype(
+        np.float64
+    )
     probs = counts / max(counts.sum(), 1.0)
     return float(np.exp(-np.sum(probs * np.log(probs + 1e-10))))

@@ -16,7 +16,11 @@ def validate_levels(levels):
             f"dimension, e.g. [8, 5, 5, 5]. Received: levels={levels!r}"
         )
     for level in levels:
-        if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or level < 2:
+        if (
+            isinstance(level, bool)
+            or not isinstance(level, (int, np.integer))
+            or level < 2
+        ):
             raise ValueError(
                 "`levels` must be a non-empty sequence of integers >= 2, one per "
                 f"code dimension, e.g. [8, 5, 5, 5]. Received: levels={levels!r}"
@@ -117,7 +121,8 @@ class FiniteScalarQuantizer(ProjectedQuantizer):
             np.asarray(self.levels, "int32"),
         )
         return ops.divide(
-            ops.subtract(ops.cast(digits, "float32"), self._half_width), self._half_width
+            ops.subtract(ops.cast(digits, "float32"), self._half_width),
+            self._half_width,
         )
 
     def get_config(self):

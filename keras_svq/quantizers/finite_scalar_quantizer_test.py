@@ -50,8 +50,8 @@ class TestFiniteScalarQuantizerCodes(TestCase):
         # D == len(levels): no projection, the codes are visible directly.
         z = np.array(
             [
-                [0.0, 0.0],     # odd: 0 -> 0; even: bound(0) = 0 -> 0
-                [10.0, 10.0],   # saturates: top level of each dimension
+                [0.0, 0.0],  # odd: 0 -> 0; even: bound(0) = 0 -> 0
+                [10.0, 10.0],  # saturates: top level of each dimension
                 [-10.0, -10.0],  # bottom level of each dimension
                 [0.6, -0.6],
             ],
@@ -80,14 +80,20 @@ class TestFiniteScalarQuantizerCodes(TestCase):
         codes = _np(layer.decode(indices))
         assert len({tuple(c) for c in codes}) == 120
         # The codes are fixed points: re-quantizing a code's pre-image gives it back.
-        pre_image = np.arctanh(
-            np.clip(
-                (codes * np.array([4, 2, 1]) + np.array([0.5, 0, 0]))
-                / (np.array([7, 4, 2]) * (1 - 1e-3) / 2),
-                -0.999999, 0.999999,
+        pre_image = (
+            np.arctanh(
+                np.clip(
+                    (codes * np.array([4, 2, 1]) + np.array([0.5, 0, 0]))
+                    / (np.array([7, 4, 2]) * (1 - 1e-3) / 2),
+                    -0.999999,
+                    0.999999,
+                )
             )
-        ) - layer._shift
-        np.testing.assert_array_equal(_np(layer.encode(pre_image.astype("float32"))), indices)
+            - layer._shift
+        )
+        np.testing.assert_array_equal(
+            _np(layer.encode(pre_image.astype("float32"))), indices
+        )
 
     def test_decode_encode_matches_inference_call(self):
         layer = FiniteScalarQuantizer(levels=[8, 5, 5, 5])

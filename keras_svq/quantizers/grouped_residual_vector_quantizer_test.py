@@ -20,8 +20,11 @@ def _np(x):
 class TestGroupedResidualVectorQuantizer(TestCase):
     def test_battery(self):
         self.run_layer_test(
-            GroupedResidualVectorQuantizer, SMALL, input_shape=(2, 4, 6, 8),
-            run_saved_model=False, run_distribution=False,
+            GroupedResidualVectorQuantizer,
+            SMALL,
+            input_shape=(2, 4, 6, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_defaults_construct(self):
@@ -37,7 +40,9 @@ class TestGroupedResidualVectorQuantizer(TestCase):
         self.assertAllClose(layer.decode(indices), layer(x, training=False), atol=1e-5)
 
     def test_groups_are_independent(self):
-        layer = GroupedResidualVectorQuantizer(groups=2, num_quantizers=2, codebook_size=8)
+        layer = GroupedResidualVectorQuantizer(
+            groups=2, num_quantizers=2, codebook_size=8
+        )
         x = _x((5, 6))
         y = _np(layer(x))
         first = layer.group_layers[0]

@@ -97,7 +97,9 @@ class LookupFreeQuantizer(ProjectedQuantizer):
         self.entropy_loss_weight = _non_negative_float(
             entropy_loss_weight, "entropy_loss_weight"
         )
-        self.commitment_weight = _non_negative_float(commitment_weight, "commitment_weight")
+        self.commitment_weight = _non_negative_float(
+            commitment_weight, "commitment_weight"
+        )
         self.diversity_gamma = _non_negative_float(diversity_gamma, "diversity_gamma")
         self.inverse_temperature = _non_negative_float(
             inverse_temperature, "inverse_temperature"
@@ -120,7 +122,9 @@ class LookupFreeQuantizer(ProjectedQuantizer):
         positive = z > 0
         scale = self._codebook_scale
         quantized = ops.where(positive, scale, -scale)
-        indices = ops.sum(ops.multiply(ops.cast(positive, "int32"), self._bit_values), axis=-1)
+        indices = ops.sum(
+            ops.multiply(ops.cast(positive, "int32"), self._bit_values), axis=-1
+        )
         loss = None
         if training:
             commitment = ops.mean(ops.square(z - ops.stop_gradient(quantized)))
@@ -131,8 +135,10 @@ class LookupFreeQuantizer(ProjectedQuantizer):
 
     def _entropy_loss(self, z):
         flat = ops.reshape(z, (-1, self.num_bits))
-        logits = 2.0 * self.inverse_temperature * ops.matmul(
-            flat, ops.transpose(self.codes())
+        logits = (
+            2.0
+            * self.inverse_temperature
+            * ops.matmul(flat, ops.transpose(self.codes()))
         )
         probs = ops.softmax(logits, axis=-1)
         per_sample = ops.mean(_entropy(probs))

@@ -37,8 +37,11 @@ def _numpy_lfq_loss(z, entropy_weight, commitment_weight, gamma, inverse_tempera
 class TestLookupFreeQuantizerBattery(TestCase):
     def test_standard_battery(self):
         self.run_layer_test(
-            LookupFreeQuantizer, SMALL, input_shape=(2, 4, 6, 8),
-            run_saved_model=False, run_distribution=False,
+            LookupFreeQuantizer,
+            SMALL,
+            input_shape=(2, 4, 6, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_defaults_construct(self):
@@ -57,20 +60,22 @@ class TestLookupFreeQuantizerCodes(TestCase):
         self.assertAllClose(layer(z), np.where(z > 0, 1.0, -1.0), atol=1e-6)
         # bit i set when z_i > 0, worth 2**i.
         np.testing.assert_array_equal(_np(layer.encode(z)), [0, 1, 2 + 4, 7])
-        self.assertAllClose(layer.decode(np.array([0, 1, 6, 7])), np.where(z > 0, 1.0, -1.0))
+        self.assertAllClose(
+            layer.decode(np.array([0, 1, 6, 7])), np.where(z > 0, 1.0, -1.0)
+        )
         self.assertAllClose(layer.codes()[5], [1.0, -1.0, 1.0])
 
     def test_loss_matches_numpy(self):
         kwargs = dict(
-            entropy_loss_weight=0.1, commitment_weight=0.25, diversity_gamma=1.0,
+            entropy_loss_weight=0.1,
+            commitment_weight=0.25,
+            diversity_gamma=1.0,
             inverse_temperature=2.0,
         )
         layer = LookupFreeQuantizer(codebook_size=16, **kwargs)
         z = _x((3, 5, 4))
         layer(z, training=True)
-        expected = _numpy_lfq_loss(
-            z.astype("float64"), 0.1, 0.25, 1.0, 2.0
-        )
+        expected = _numpy_lfq_loss(z.astype("float64"), 0.1, 0.25, 1.0, 2.0)
         self.assertAllClose(layer.losses[0], expected, atol=1e-5)
         layer(z, training=False)
         assert layer.losses == []

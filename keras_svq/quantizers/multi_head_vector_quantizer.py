@@ -78,8 +78,10 @@ class MultiHeadVectorQuantizer(ProjectedQuantizer):
         count = 1 if self.shared_codebook else self.num_heads
         self.head_layers = [
             VectorQuantizer(
-                codebook_size=self.codebook_size, dtype="float32",
-                name=f"head_{h}", **self.quantizer_kwargs,
+                codebook_size=self.codebook_size,
+                dtype="float32",
+                name=f"head_{h}",
+                **self.quantizer_kwargs,
             )
             for h in range(count)
         ]
@@ -116,7 +118,10 @@ class MultiHeadVectorQuantizer(ProjectedQuantizer):
             q = self.head_layers[0]._lookup(indices)
         else:
             q = ops.stack(
-                [layer._lookup(indices[..., h]) for h, layer in enumerate(self.head_layers)],
+                [
+                    layer._lookup(indices[..., h])
+                    for h, layer in enumerate(self.head_layers)
+                ],
                 axis=-2,
             )
         return self._merge_heads(q)

@@ -20,14 +20,20 @@ def _np(x):
 class TestMultiHeadVectorQuantizer(TestCase):
     def test_battery_shared(self):
         self.run_layer_test(
-            MultiHeadVectorQuantizer, SMALL, input_shape=(2, 4, 6, 8),
-            run_saved_model=False, run_distribution=False,
+            MultiHeadVectorQuantizer,
+            SMALL,
+            input_shape=(2, 4, 6, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_battery_separate(self):
         self.run_layer_test(
-            MultiHeadVectorQuantizer, dict(SMALL, shared_codebook=False),
-            input_shape=(2, 5, 8), run_saved_model=False, run_distribution=False,
+            MultiHeadVectorQuantizer,
+            dict(SMALL, shared_codebook=False),
+            input_shape=(2, 5, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_defaults_construct(self):
@@ -47,7 +53,9 @@ class TestMultiHeadVectorQuantizer(TestCase):
     def test_codebooks(self):
         shared = MultiHeadVectorQuantizer(num_heads=4, codebook_size=8)
         shared.build((None, 6))
-        separate = MultiHeadVectorQuantizer(num_heads=4, codebook_size=8, shared_codebook=False)
+        separate = MultiHeadVectorQuantizer(
+            num_heads=4, codebook_size=8, shared_codebook=False
+        )
         separate.build((None, 6))
         assert len(shared.head_layers) == 1 and len(separate.head_layers) == 4
         assert tuple(shared.head_layers[0].codebook.shape) == (8, 6)

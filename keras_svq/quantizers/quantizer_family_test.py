@@ -57,12 +57,20 @@ class TestRegistry(TestCase):
     def test_reference_translation(self):
         config = quantizer_config_from_reference(
             "mhvq",
-            {"dim": 32, "codebook_dim": 32, "heads": 8,
-             "separate_codebook_per_head": False, "codebook_size": 1024},
+            {
+                "dim": 32,
+                "codebook_dim": 32,
+                "heads": 8,
+                "separate_codebook_per_head": False,
+                "codebook_size": 1024,
+            },
         )
         assert config == {
-            "name": "mhvq", "codebook_dim": 32, "num_heads": 8,
-            "shared_codebook": True, "codebook_size": 1024,
+            "name": "mhvq",
+            "codebook_dim": 32,
+            "num_heads": 8,
+            "shared_codebook": True,
+            "codebook_size": 1024,
         }
         config = quantizer_config_from_reference(
             "rvq", {"dim": 32, "num_quantizers": 2, "decay": 0.9}
@@ -70,9 +78,14 @@ class TestRegistry(TestCase):
         assert config["quantizer_kwargs"] == {"decay": 0.9}
         config = quantizer_config_from_reference(
             "rvq",
-            {"dim": 32, "num_quantizers": 8, "codebook_size": 1024,
-             "stochastic_sample_codes": True, "sample_codebook_temp": 0.1,
-             "shared_codebook": True},
+            {
+                "dim": 32,
+                "num_quantizers": 8,
+                "codebook_size": 1024,
+                "stochastic_sample_codes": True,
+                "sample_codebook_temp": 0.1,
+                "shared_codebook": True,
+            },
         )
         assert config["quantizer_kwargs"] == {"sample_temperature": 0.1}
         assert get_quantizer(config).stage_layers[0].sample_temperature == 0.1
@@ -140,9 +153,17 @@ class TestUseInModels(TestCase):
         if name == "vq":
             config.update(codebook_size=16, codebook_dim=4)
         model = zoo.SimVPBackbone(
-            input_length=4, output_length=4, height=16, width=16, channels=1,
-            spatial_hidden_dim=8, temporal_hidden_dim=32, num_spatial_layers=2,
-            num_temporal_layers=2, mlp_ratio=4.0, quantizer=config,
+            input_length=4,
+            output_length=4,
+            height=16,
+            width=16,
+            channels=1,
+            spatial_hidden_dim=8,
+            temporal_hidden_dim=32,
+            num_spatial_layers=2,
+            num_temporal_layers=2,
+            mlp_ratio=4.0,
+            quantizer=config,
         )
         assert isinstance(model.quantizer, QUANTIZERS[name])
         model.compile(optimizer="adam", loss="mse")

@@ -89,7 +89,9 @@ class TestAgainstVectorQuantizePytorch(TestCase):
         y, indices, loss = _forward(layer, data[f"{case}:x"], training=True)
         self.assertAllClose(y, data[f"{case}:y"])
         bits = int(np.log2(kwargs["codebook_size"]))
-        np.testing.assert_array_equal(indices, _lsb_first(data[f"{case}:indices"], bits))
+        np.testing.assert_array_equal(
+            indices, _lsb_first(data[f"{case}:indices"], bits)
+        )
         self.assertAllClose(loss, data[f"{case}:loss"])
 
     @pytest.mark.parametrize("case", ["vq", "rvq", "grvq", "mhvq"])
@@ -108,7 +110,8 @@ class TestAgainstVectorQuantizePytorch(TestCase):
             codebooks = lambda: [g.stage_layers[0] for g in layer.group_layers]  # noqa: E731
         else:
             layer = MultiHeadVectorQuantizer(
-                num_heads=kwargs["heads"], codebook_size=kwargs["codebook_size"],
+                num_heads=kwargs["heads"],
+                codebook_size=kwargs["codebook_size"],
                 codebook_dim=kwargs["codebook_dim"],
                 shared_codebook=not kwargs["separate_codebook_per_head"],
             )
@@ -126,15 +129,21 @@ class TestAgainstVectorQuantizePytorch(TestCase):
             expected_indices = data[f"{case}:indices_{step}"]
             if case == "grvq":  # (groups, B, N, Q) -> (B, N, groups, Q)
                 expected_indices = np.moveaxis(expected_indices, 0, -2)
-            np.testing.assert_array_equal(indices, expected_indices, err_msg=f"step {step}")
+            np.testing.assert_array_equal(
+                indices, expected_indices, err_msg=f"step {step}"
+            )
             self.assertAllClose(y, data[f"{case}:y_{step}"], atol=1e-4, rtol=1e-4)
             self.assertAllClose(loss, data[f"{case}:loss_{step}"], atol=1e-5, rtol=1e-4)
             step += 1
         assert step == 3
         for i, vq in enumerate(codebooks()):
             prefix = f"{case}:codebook_{i}"
-            self.assertAllClose(vq.cluster_size, data[f"{prefix}:cluster_size"], atol=1e-5)
+            self.assertAllClose(
+                vq.cluster_size, data[f"{prefix}:cluster_size"], atol=1e-5
+            )
             self.assertAllClose(
                 vq.codebook_average, data[f"{prefix}:embed_avg"], atol=1e-5, rtol=1e-4
             )
-            self.assertAllClose(vq.codebook, data[f"{prefix}:embed"], atol=1e-3, rtol=1e-4)
+            self.assertAllClose(
+                vq.codebook, data[f"{prefix}:embed"], atol=1e-3, rtol=1e-4
+            )

@@ -107,33 +107,44 @@ def _lookup(name):
 # -> ours, per `vq_type`. `dim` is the input's D, known at build time.
 _REFERENCE_RENAMES = {
     "vq": {
-        "codebook_size": "codebook_size", "codebook_dim": "codebook_dim",
-        "decay": "decay", "eps": "epsilon", "commitment_weight": "commitment_weight",
-        "kmeans_init": "kmeans_init", "kmeans_iters": "kmeans_iters",
+        "codebook_size": "codebook_size",
+        "codebook_dim": "codebook_dim",
+        "decay": "decay",
+        "eps": "epsilon",
+        "commitment_weight": "commitment_weight",
+        "kmeans_init": "kmeans_init",
+        "kmeans_iters": "kmeans_iters",
         "threshold_ema_dead_code": "dead_code_threshold",
         "use_cosine_sim": "use_cosine_similarity",
         "sample_codebook_temp": "sample_temperature",
         "stochastic_sample_codes": "stochastic_sample_codes",  # folded below
     },
     "rvq": {
-        "num_quantizers": "num_quantizers", "codebook_size": "codebook_size",
-        "codebook_dim": "codebook_dim", "shared_codebook": "shared_codebook",
+        "num_quantizers": "num_quantizers",
+        "codebook_size": "codebook_size",
+        "codebook_dim": "codebook_dim",
+        "shared_codebook": "shared_codebook",
     },
     "grvq": {
-        "groups": "groups", "num_quantizers": "num_quantizers",
-        "codebook_size": "codebook_size", "codebook_dim": "codebook_dim",
+        "groups": "groups",
+        "num_quantizers": "num_quantizers",
+        "codebook_size": "codebook_size",
+        "codebook_dim": "codebook_dim",
         "shared_codebook": "shared_codebook",
     },
     "mhvq": {
-        "heads": "num_heads", "codebook_size": "codebook_size",
+        "heads": "num_heads",
+        "codebook_size": "codebook_size",
         "codebook_dim": "codebook_dim",
         "separate_codebook_per_head": "shared_codebook",  # negated below
     },
     "fsq": {"levels": "levels"},
     "rfsq": {"levels": "levels", "num_quantizers": "num_quantizers"},
     "lfq": {
-        "codebook_size": "codebook_size", "entropy_loss_weight": "entropy_loss_weight",
-        "commitment_loss_weight": "commitment_weight", "diversity_gamma": "diversity_gamma",
+        "codebook_size": "codebook_size",
+        "entropy_loss_weight": "entropy_loss_weight",
+        "commitment_loss_weight": "commitment_weight",
+        "diversity_gamma": "diversity_gamma",
     },
     "rlfq": {"codebook_size": "codebook_size", "num_quantizers": "num_quantizers"},
 }

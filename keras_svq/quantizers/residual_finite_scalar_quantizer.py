@@ -55,7 +55,9 @@ class ResidualFiniteScalarQuantizer(ResidualQuantizer):
         super().__init__(num_quantizers=num_quantizers, **kwargs)
         self.levels = validate_levels(levels)
         self.stage_layers = [
-            FiniteScalarQuantizer(levels=self.levels, dtype="float32", name=f"stage_{i}")
+            FiniteScalarQuantizer(
+                levels=self.levels, dtype="float32", name=f"stage_{i}"
+            )
             for i in range(self.num_quantizers)
         ]
         self._stage_order = list(range(self.num_quantizers))

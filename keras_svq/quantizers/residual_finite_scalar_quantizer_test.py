@@ -3,7 +3,9 @@ import pytest
 
 from keras_svq.quantizers import ResidualFiniteScalarQuantizer
 from keras_svq.quantizers import get_quantizer
-from keras_svq.quantizers.residual_vector_quantizer_test import partial_reconstruction_errors
+from keras_svq.quantizers.residual_vector_quantizer_test import (
+    partial_reconstruction_errors,
+)
 from keras_svq.testing import TestCase
 
 
@@ -14,8 +16,11 @@ def _x(shape, seed=0):
 class TestResidualFiniteScalarQuantizer(TestCase):
     def test_battery(self):
         self.run_layer_test(
-            ResidualFiniteScalarQuantizer, {"levels": [5, 3], "num_quantizers": 3},
-            input_shape=(2, 4, 6, 8), run_saved_model=False, run_distribution=False,
+            ResidualFiniteScalarQuantizer,
+            {"levels": [5, 3], "num_quantizers": 3},
+            input_shape=(2, 4, 6, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_defaults_construct(self):

@@ -53,14 +53,18 @@ class ResidualLookupFreeQuantizer(ResidualQuantizer):
         of Zeghidour et al., https://arxiv.org/abs/2107.03312.
     """
 
-    def __init__(self, codebook_size=256, num_quantizers=8, quantizer_kwargs=None, **kwargs):
+    def __init__(
+        self, codebook_size=256, num_quantizers=8, quantizer_kwargs=None, **kwargs
+    ):
         super().__init__(num_quantizers=num_quantizers, **kwargs)
         self.quantizer_kwargs = quantizer_kwargs_or_empty(
             quantizer_kwargs, _RESERVED, LookupFreeQuantizer
         )
         self.stage_layers = [
             LookupFreeQuantizer(
-                codebook_size=codebook_size, dtype="float32", name=f"stage_{i}",
+                codebook_size=codebook_size,
+                dtype="float32",
+                name=f"stage_{i}",
                 **self.quantizer_kwargs,
             )
             for i in range(self.num_quantizers)

@@ -3,7 +3,9 @@ import pytest
 
 from keras_svq.quantizers import ResidualLookupFreeQuantizer
 from keras_svq.quantizers import get_quantizer
-from keras_svq.quantizers.residual_vector_quantizer_test import partial_reconstruction_errors
+from keras_svq.quantizers.residual_vector_quantizer_test import (
+    partial_reconstruction_errors,
+)
 from keras_svq.testing import TestCase
 
 
@@ -14,8 +16,11 @@ def _x(shape, seed=0):
 class TestResidualLookupFreeQuantizer(TestCase):
     def test_battery(self):
         self.run_layer_test(
-            ResidualLookupFreeQuantizer, {"codebook_size": 16, "num_quantizers": 3},
-            input_shape=(2, 4, 6, 8), run_saved_model=False, run_distribution=False,
+            ResidualLookupFreeQuantizer,
+            {"codebook_size": 16, "num_quantizers": 3},
+            input_shape=(2, 4, 6, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_defaults_construct(self):
@@ -37,7 +42,8 @@ class TestResidualLookupFreeQuantizer(TestCase):
 
     def test_loss_is_mean_of_stage_losses(self):
         layer = ResidualLookupFreeQuantizer(
-            codebook_size=4, num_quantizers=2,
+            codebook_size=4,
+            num_quantizers=2,
             quantizer_kwargs={"entropy_loss_weight": 0.0, "commitment_weight": 1.0},
         )
         x = np.array([[0.3, -0.8]], dtype="float32")

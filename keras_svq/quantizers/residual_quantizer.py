@@ -89,7 +89,10 @@ def quantizer_kwargs_or_empty(quantizer_kwargs, reserved, stage_cls):
             f"`quantizer_kwargs` must be a dict of {owner} arguments or None. "
             f"Received: quantizer_kwargs={quantizer_kwargs!r}"
         )
-    accepted = set(inspect.signature(stage_cls.__init__).parameters) - {"self", "kwargs"}
+    accepted = set(inspect.signature(stage_cls.__init__).parameters) - {
+        "self",
+        "kwargs",
+    }
     unknown = sorted(set(quantizer_kwargs) - accepted)
     if unknown:
         raise ValueError(

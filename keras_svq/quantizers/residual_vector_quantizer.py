@@ -76,8 +76,10 @@ class ResidualVectorQuantizer(ResidualQuantizer):
         count = 1 if self.shared_codebook else self.num_quantizers
         self.stage_layers = [
             VectorQuantizer(
-                codebook_size=self.codebook_size, dtype="float32",
-                name=f"stage_{i}", **self.quantizer_kwargs,
+                codebook_size=self.codebook_size,
+                dtype="float32",
+                name=f"stage_{i}",
+                **self.quantizer_kwargs,
             )
             for i in range(count)
         ]

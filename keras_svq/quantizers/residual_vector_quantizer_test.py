@@ -38,8 +38,11 @@ def partial_reconstruction_errors(layer, x, target=None):
 class TestResidualVectorQuantizer(TestCase):
     def test_battery(self):
         self.run_layer_test(
-            ResidualVectorQuantizer, SMALL, input_shape=(2, 4, 6, 8),
-            run_saved_model=False, run_distribution=False,
+            ResidualVectorQuantizer,
+            SMALL,
+            input_shape=(2, 4, 6, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_defaults_construct(self):
@@ -57,7 +60,9 @@ class TestResidualVectorQuantizer(TestCase):
 
     def test_error_shrinks_as_quantizers_are_added(self):
         layer = ResidualVectorQuantizer(
-            num_quantizers=4, codebook_size=16, quantizer_kwargs={"kmeans_init": True, "seed": 0}
+            num_quantizers=4,
+            codebook_size=16,
+            quantizer_kwargs={"kmeans_init": True, "seed": 0},
         )
         x = _x((256, 6))
         for _ in range(3):
@@ -67,19 +72,25 @@ class TestResidualVectorQuantizer(TestCase):
         assert errors[-1] < 0.5 * float(np.mean(x**2)), errors
 
     def test_loss_is_mean_of_stage_losses(self):
-        layer = ResidualVectorQuantizer(num_quantizers=2, codebook_size=4, codebook_dim=None)
+        layer = ResidualVectorQuantizer(
+            num_quantizers=2, codebook_size=4, codebook_dim=None
+        )
         x = _x((10, 3))
         layer.build(x.shape)
         first, second = layer.stage_layers
         # Stage 0 quantizes x, stage 1 what stage 0 left; loss = mean of both.
         q0 = _np(first._lookup(first._quantize(ops.convert_to_tensor(x), False)[1]))
-        q1 = _np(second._lookup(second._quantize(ops.convert_to_tensor(x - q0), False)[1]))
+        q1 = _np(
+            second._lookup(second._quantize(ops.convert_to_tensor(x - q0), False)[1])
+        )
         layer(x, training=True)
         expected = 0.5 * (np.mean((x - q0) ** 2) + np.mean((x - q0 - q1) ** 2))
         self.assertAllClose(layer.losses[0], expected, atol=1e-6)
 
     def test_shared_codebook(self):
-        layer = ResidualVectorQuantizer(num_quantizers=4, codebook_size=8, shared_codebook=True)
+        layer = ResidualVectorQuantizer(
+            num_quantizers=4, codebook_size=8, shared_codebook=True
+        )
         layer.build((None, 6))
         assert len(layer.stage_layers) == 1
         assert len(layer.non_trainable_weights) == 4  # one codebook's EMA state
@@ -87,8 +98,13 @@ class TestResidualVectorQuantizer(TestCase):
         assert indices.shape == (5, 4)
 
     def test_quantizer_kwargs_reach_stages(self):
-        layer = ResidualVectorQuantizer(num_quantizers=2, quantizer_kwargs={"decay": 0.5})
-        assert all(isinstance(s, VectorQuantizer) and s.decay == 0.5 for s in layer.stage_layers)
+        layer = ResidualVectorQuantizer(
+            num_quantizers=2, quantizer_kwargs={"decay": 0.5}
+        )
+        assert all(
+            isinstance(s, VectorQuantizer) and s.decay == 0.5
+            for s in layer.stage_layers
+        )
         with pytest.raises(ValueError, match="does not accept"):
             ResidualVectorQuantizer(quantizer_kwargs={"decays": 0.5})
         with pytest.raises(ValueError, match="cannot set"):

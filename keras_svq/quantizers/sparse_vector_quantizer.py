@@ -109,7 +109,10 @@ class SparseVectorQuantizer(Quantizer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for argument, value in (("codebook_size", codebook_size), ("hidden_dim", hidden_dim)):
+        for argument, value in (
+            ("codebook_size", codebook_size),
+            ("hidden_dim", hidden_dim),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(
                     f"`{argument}` must be a positive integer. Received: "
@@ -156,26 +159,36 @@ class SparseVectorQuantizer(Quantizer):
         if not self.linear:
             hidden = self.effective_hidden_dim
             self.hidden_kernel = self.add_weight(
-                name="hidden_kernel", shape=(self.input_dim, hidden),
-                initializer=TorchUniform(), **dense,
+                name="hidden_kernel",
+                shape=(self.input_dim, hidden),
+                initializer=TorchUniform(),
+                **dense,
             )
             self.hidden_bias = self.add_weight(
-                name="hidden_bias", shape=(hidden,),
-                initializer=TorchUniform(fan_in=self.input_dim), **dense,
+                name="hidden_bias",
+                shape=(hidden,),
+                initializer=TorchUniform(fan_in=self.input_dim),
+                **dense,
             )
             projection_in = hidden
         self.output_kernel = self.add_weight(
-            name="output_kernel", shape=(projection_in, self.codebook_size),
-            initializer=TorchUniform(), **dense,
+            name="output_kernel",
+            shape=(projection_in, self.codebook_size),
+            initializer=TorchUniform(),
+            **dense,
         )
         self.output_bias = self.add_weight(
-            name="output_bias", shape=(self.codebook_size,),
-            initializer=TorchUniform(fan_in=projection_in), **dense,
+            name="output_bias",
+            shape=(self.codebook_size,),
+            initializer=TorchUniform(fan_in=projection_in),
+            **dense,
         )
         self.codebook = self.add_weight(
-            name="codebook", shape=(self.codebook_size, self.input_dim),
+            name="codebook",
+            shape=(self.codebook_size, self.input_dim),
             initializer=self.codebook_initializer,
-            trainable=not self.freeze_codebook, **dense,
+            trainable=not self.freeze_codebook,
+            **dense,
         )
         self.built = True
 
@@ -304,13 +317,31 @@ def load_svq_state_dict(layer, state_dict, prefix=""):
         "codebook": (layer.codebook, lambda a: a),
     }
     if layer.linear:
-        names["proj_regression_weight.linear_proj.weight"] = (layer.output_kernel, np.transpose)
-        names["proj_regression_weight.linear_proj.bias"] = (layer.output_bias, lambda a: a)
+        names["proj_regression_weight.linear_proj.weight"] = (
+            layer.output_kernel,
+            np.transpose,
+        )
+        names["proj_regression_weight.linear_proj.bias"] = (
+            layer.output_bias,
+            lambda a: a,
+        )
     else:
-        names["proj_regression_weight.linear_proj.weight"] = (layer.hidden_kernel, np.transpose)
-        names["proj_regression_weight.linear_proj.bias"] = (layer.hidden_bias, lambda a: a)
-        names["proj_regression_weight.linear_proj2.weight"] = (layer.output_kernel, np.transpose)
-        names["proj_regression_weight.linear_proj2.bias"] = (layer.output_bias, lambda a: a)
+        names["proj_regression_weight.linear_proj.weight"] = (
+            layer.hidden_kernel,
+            np.transpose,
+        )
+        names["proj_regression_weight.linear_proj.bias"] = (
+            layer.hidden_bias,
+            lambda a: a,
+        )
+        names["proj_regression_weight.linear_proj2.weight"] = (
+            layer.output_kernel,
+            np.transpose,
+        )
+        names["proj_regression_weight.linear_proj2.bias"] = (
+            layer.output_bias,
+            lambda a: a,
+        )
     for name, (variable, convert) in names.items():
         value = convert(get(name))
         if tuple(value.shape) != tuple(variable.shape):

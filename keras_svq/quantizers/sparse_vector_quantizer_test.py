@@ -35,15 +35,22 @@ class TestSparseVectorQuantizerBattery(TestCase):
     def test_battery_explicit_path_frozen(self):
         kwargs = dict(SMALL, output_activation="relu", freeze_codebook=True)
         self.run_layer_test(
-            SparseVectorQuantizer, kwargs, input_shape=(2, 5, 8),
-            run_saved_model=False, run_distribution=False,
+            SparseVectorQuantizer,
+            kwargs,
+            input_shape=(2, 5, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_battery_linear(self):
         kwargs = dict(SMALL, linear=True, codebook_initializer="kaiming")
         self.run_layer_test(
-            SparseVectorQuantizer, kwargs, input_shape=(3, 8),
-            run_saved_model=False, run_distribution=False, run_mixed_precision=False,
+            SparseVectorQuantizer,
+            kwargs,
+            input_shape=(3, 8),
+            run_saved_model=False,
+            run_distribution=False,
+            run_mixed_precision=False,
         )
 
 
@@ -70,7 +77,9 @@ class TestReferenceFidelity(TestCase):
         code_weights = ops.reshape(layer.encode(x), (b, h * w, -1))
         self.assertAllClose(code_weights, data["out:code_weight"], atol=1e-5, rtol=1e-5)
         if not linear:
-            hidden = ops.reshape(layer._hidden(ops.convert_to_tensor(x)), (b, h * w, -1))
+            hidden = ops.reshape(
+                layer._hidden(ops.convert_to_tensor(x)), (b, h * w, -1)
+            )
             self.assertAllClose(
                 hidden, data["act:proj_regression_weight.activation_mid"], atol=1e-5
             )
@@ -90,7 +99,9 @@ class TestFastPath(TestCase):
             pytest.skip("gradient tape comparison written for the TensorFlow backend")
         import tensorflow as tf
 
-        layer = SparseVectorQuantizer(codebook_size=300, hidden_dim=32, freeze_codebook=freeze)
+        layer = SparseVectorQuantizer(
+            codebook_size=300, hidden_dim=32, freeze_codebook=freeze
+        )
         x = tf.constant(_x((4, 7, 16)))
         target = tf.constant(_x((4, 7, 16), seed=1))
         layer(x)
@@ -106,11 +117,15 @@ class TestFastPath(TestCase):
         fast_loss, fast_grads = loss_of(layer)
         slow_loss, slow_grads = loss_of(lambda v: layer.decode(layer.encode(v)))
         self.assertAllClose(fast_loss, slow_loss, atol=1e-5, rtol=1e-5)
-        for variable, g_fast, g_slow in zip(layer.trainable_weights + [None], fast_grads, slow_grads):
+        for variable, g_fast, g_slow in zip(
+            layer.trainable_weights + [None], fast_grads, slow_grads
+        ):
             name = variable.path if variable is not None else "input"
             scale = float(tf.reduce_max(tf.abs(g_slow))) + 1e-12
             np.testing.assert_allclose(
-                g_fast.numpy() / scale, g_slow.numpy() / scale, atol=2e-5,
+                g_fast.numpy() / scale,
+                g_slow.numpy() / scale,
+                atol=2e-5,
                 err_msg=f"gradient mismatch for {name}",
             )
         if freeze:
@@ -135,20 +150,27 @@ class TestFastPath(TestCase):
         layer = SparseVectorQuantizer(codebook_size=40, hidden_dim=12)
         x = _x((10, 6))
         y = layer(x)
-        w1, b1, w2, b2, c = (v.numpy() if hasattr(v, "numpy") else ops.convert_to_numpy(v)
-                             for v in layer.weights)
+        w1, b1, w2, b2, c = (
+            v.numpy() if hasattr(v, "numpy") else ops.convert_to_numpy(v)
+            for v in layer.weights
+        )
         expected = (np.maximum(x @ w1 + b1, 0) @ w2 + b2) @ c
         self.assertAllClose(y, expected, atol=1e-4, rtol=1e-4)
 
 
 class TestConstruction(TestCase):
     def test_weights_and_freezing(self):
-        layer = SparseVectorQuantizer(codebook_size=64, hidden_dim=16, freeze_codebook=True)
+        layer = SparseVectorQuantizer(
+            codebook_size=64, hidden_dim=16, freeze_codebook=True
+        )
         layer.build((None, 8))
         shapes = {v.name: tuple(v.shape) for v in layer.weights}
         assert shapes == {
-            "hidden_kernel": (8, 16), "hidden_bias": (16,),
-            "output_kernel": (16, 64), "output_bias": (64,), "codebook": (64, 8),
+            "hidden_kernel": (8, 16),
+            "hidden_bias": (16,),
+            "output_kernel": (16, 64),
+            "output_bias": (64,),
+            "codebook": (64, 8),
         }
         assert [v.name for v in layer.non_trainable_weights] == ["codebook"]
         # Counted as PyTorch counts them (frozen codebook included).
@@ -170,7 +192,11 @@ class TestConstruction(TestCase):
     def test_linear_weights(self):
         layer = SparseVectorQuantizer(codebook_size=20, linear=True)
         layer.build((None, 4))
-        assert [v.name for v in layer.weights] == ["output_kernel", "output_bias", "codebook"]
+        assert [v.name for v in layer.weights] == [
+            "output_kernel",
+            "output_bias",
+            "codebook",
+        ]
         assert tuple(layer.output_kernel.shape) == (4, 20)
 
     def test_functional_and_subclassed_models(self):
@@ -200,7 +226,9 @@ class TestConstruction(TestCase):
         assert (layer.codebook_size, layer.hidden_dim) == (7, 3)
         revived = get_quantizer(keras.saving.serialize_keras_object(layer))
         assert revived.get_config() == layer.get_config()
-        with pytest.raises(ValueError, match=r"Valid names: \[.*'svq'.*Received: quantizer='vqq'"):
+        with pytest.raises(
+            ValueError, match=r"Valid names: \[.*'svq'.*Received: quantizer='vqq'"
+        ):
             get_quantizer("vqq")
 
 
@@ -208,8 +236,9 @@ class TestInitializers(TestCase):
     K, D = 4000, 16
 
     def _codebook(self, name):
-        layer = SparseVectorQuantizer(codebook_size=self.K, hidden_dim=8,
-                                      codebook_initializer=name)
+        layer = SparseVectorQuantizer(
+            codebook_size=self.K, hidden_dim=8, codebook_initializer=name
+        )
         layer.build((None, self.D))
         return ops.convert_to_numpy(layer.codebook)
 
@@ -248,8 +277,12 @@ class TestInitializers(TestCase):
     def test_dense_layers_as_torch_linear(self):
         layer = SparseVectorQuantizer(codebook_size=self.K, hidden_dim=64)
         layer.build((None, self.D))
-        for variable, fan_in in [(layer.hidden_kernel, self.D), (layer.hidden_bias, self.D),
-                                 (layer.output_kernel, 64), (layer.output_bias, 64)]:
+        for variable, fan_in in [
+            (layer.hidden_kernel, self.D),
+            (layer.hidden_bias, self.D),
+            (layer.output_kernel, 64),
+            (layer.output_bias, 64),
+        ]:
             value = ops.convert_to_numpy(variable)
             bound = 1.0 / math.sqrt(fan_in)
             assert np.abs(value).max() <= bound
@@ -265,17 +298,25 @@ class TestInitializers(TestCase):
 
 class TestErrors:
     def test_rank_below_two(self):
-        with pytest.raises(ValueError, match=r"rank >= 2.*Received: input_shape=\(8,\)"):
+        with pytest.raises(
+            ValueError, match=r"rank >= 2.*Received: input_shape=\(8,\)"
+        ):
             SparseVectorQuantizer(**SMALL)(np.zeros((8,), "float32"))
 
     @pytest.mark.parametrize("argument", ["codebook_size", "hidden_dim"])
     @pytest.mark.parametrize("value", [0, -3, 2.5])
     def test_sizes(self, argument, value):
-        with pytest.raises(ValueError, match=f"`{argument}` must be a positive integer.*{argument}={value}"):
+        with pytest.raises(
+            ValueError,
+            match=f"`{argument}` must be a positive integer.*{argument}={value}",
+        ):
             SparseVectorQuantizer(**{argument: value})
 
     def test_unknown_initializer(self):
-        with pytest.raises(ValueError, match=r"codebook_initializer='gaussian'.*|Unknown codebook initializer"):
+        with pytest.raises(
+            ValueError,
+            match=r"codebook_initializer='gaussian'.*|Unknown codebook initializer",
+        ):
             SparseVectorQuantizer(codebook_initializer="gaussian")
 
     @pytest.mark.parametrize("argument", ["hidden_activation", "output_activation"])
@@ -330,7 +371,9 @@ class TestCodebookUsage(TestCase):
 
     def test_callback_logs_into_history(self):
         inputs = keras.Input((6, 8))
-        model = keras.Model(inputs, SparseVectorQuantizer(**SMALL)(keras.layers.Dense(8)(inputs)))
+        model = keras.Model(
+            inputs, SparseVectorQuantizer(**SMALL)(keras.layers.Dense(8)(inputs))
+        )
         model.compile(optimizer="adam", loss="mse")
         x, y = _x((16, 6, 8)), _x((16, 6, 8), 1)
         callback = CodebookUsageCallback(x[:4])

@@ -148,18 +148,30 @@ class VectorQuantizer(ProjectedQuantizer):
         if codebook_dim is not None:
             _positive_int(codebook_dim, "codebook_dim")
         self.codebook_dim = codebook_dim
-        self.commitment_weight = _non_negative_float(commitment_weight, "commitment_weight")
+        self.commitment_weight = _non_negative_float(
+            commitment_weight, "commitment_weight"
+        )
         if codebook_update not in CODEBOOK_UPDATES:
             raise ValueError(
                 f"`codebook_update` must be one of {CODEBOOK_UPDATES}. "
                 f"Received: codebook_update={codebook_update!r}"
             )
         self.codebook_update = codebook_update
-        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1:
+        if (
+            isinstance(decay, bool)
+            or not isinstance(decay, (int, float))
+            or not 0 <= decay < 1
+        ):
             raise ValueError(f"`decay` must be in [0, 1). Received: decay={decay!r}")
         self.decay = float(decay)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
-            raise ValueError(f"`epsilon` must be positive. Received: epsilon={epsilon!r}")
+        if (
+            isinstance(epsilon, bool)
+            or not isinstance(epsilon, (int, float))
+            or epsilon <= 0
+        ):
+            raise ValueError(
+                f"`epsilon` must be positive. Received: epsilon={epsilon!r}"
+            )
         self.epsilon = float(epsilon)
         self.kmeans_init = bool(kmeans_init)
         self.kmeans_iters = _positive_int(kmeans_iters, "kmeans_iters")
@@ -168,7 +180,9 @@ class VectorQuantizer(ProjectedQuantizer):
         )
         self.use_cosine_similarity = bool(use_cosine_similarity)
         if sample_temperature is not None:
-            sample_temperature = _non_negative_float(sample_temperature, "sample_temperature")
+            sample_temperature = _non_negative_float(
+                sample_temperature, "sample_temperature"
+            )
         self.sample_temperature = sample_temperature or None
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -190,11 +204,16 @@ class VectorQuantizer(ProjectedQuantizer):
         else:
             initializer = _CodebookInitializer(normalize=self.use_cosine_similarity)
         self.initialized = self.add_weight(
-            name="initialized", shape=(),
-            initializer="zeros" if self.kmeans_init else "ones", **state,
+            name="initialized",
+            shape=(),
+            initializer="zeros" if self.kmeans_init else "ones",
+            **state,
         )
         self.cluster_size = self.add_weight(
-            name="cluster_size", shape=(self.codebook_size,), initializer="zeros", **state
+            name="cluster_size",
+            shape=(self.codebook_size,),
+            initializer="zeros",
+            **state,
         )
         if self.use_ema:
             self.codebook = self.add_weight(
@@ -208,8 +227,11 @@ class VectorQuantizer(ProjectedQuantizer):
             self.codebook_average.assign(ops.copy(_read(self.codebook)))
         else:
             self.codebook = self.add_weight(
-                name="codebook", shape=shape, initializer=initializer,
-                trainable=True, autocast=False,
+                name="codebook",
+                shape=shape,
+                initializer=initializer,
+                trainable=True,
+                autocast=False,
             )
 
     # ------------------------------------------------------------------ math
@@ -282,7 +304,9 @@ class VectorQuantizer(ProjectedQuantizer):
         """Per code: how many vectors chose it `(K,)` and their sum `(K, c)`."""
         # Segment sums instead of an (N, K) one-hot matrix: O(N * c) memory.
         counts = ops.segment_sum(
-            ops.ones_like(indices, dtype="float32"), indices, num_segments=self.codebook_size
+            ops.ones_like(indices, dtype="float32"),
+            indices,
+            num_segments=self.codebook_size,
         )
         sums = ops.segment_sum(flat, indices, num_segments=self.codebook_size)
         return counts, sums
@@ -291,7 +315,9 @@ class VectorQuantizer(ProjectedQuantizer):
         flat = ops.stop_gradient(flat)
         counts, sums = self._cluster_statistics(flat, indices)
         decay = self.decay
-        self.cluster_size.assign(decay * _read(self.cluster_size) + (1.0 - decay) * counts)
+        self.cluster_size.assign(
+            decay * _read(self.cluster_size) + (1.0 - decay) * counts
+        )
         self.codebook_average.assign(
             decay * _read(self.codebook_average) + (1.0 - decay) * sums
         )
@@ -300,9 +326,11 @@ class VectorQuantizer(ProjectedQuantizer):
         # replica derives the same codebook.
         cluster_size = _read(self.cluster_size)
         total = ops.sum(cluster_size)
-        smoothed = (cluster_size + self.epsilon) / (
-            total + self.codebook_size * self.epsilon
-        ) * total
+        smoothed = (
+            (cluster_size + self.epsilon)
+            / (total + self.codebook_size * self.epsilon)
+            * total
+        )
         codebook = _read(self.codebook_average) / smoothed[:, None]
         if self.use_cosine_similarity:
             codebook = _l2_normalize(codebook)

@@ -12,7 +12,8 @@ from keras_svq.testing import TestCase
 SMALL = {"codebook_size": 16, "codebook_dim": 4}
 
 requires_tf = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow", reason="uses tf.GradientTape / tf.distribute"
+    keras.backend.backend() != "tensorflow",
+    reason="uses tf.GradientTape / tf.distribute",
 )
 
 
@@ -42,8 +43,11 @@ class TestVectorQuantizerBattery(TestCase):
     def test_battery_gradient_cosine(self):
         kwargs = dict(SMALL, codebook_update="gradient", use_cosine_similarity=True)
         self.run_layer_test(
-            VectorQuantizer, kwargs, input_shape=(2, 5, 8),
-            run_saved_model=False, run_distribution=False,
+            VectorQuantizer,
+            kwargs,
+            input_shape=(2, 5, 8),
+            run_saved_model=False,
+            run_distribution=False,
         )
 
     def test_defaults_construct(self):
@@ -131,7 +135,10 @@ class TestVectorQuantizerMath(TestCase):
         x = _x((4, 6))
         layer.build(x.shape)
         assert layer.codebook.trainable
-        assert [w.name for w in layer.non_trainable_weights] == ["initialized", "cluster_size"]
+        assert [w.name for w in layer.non_trainable_weights] == [
+            "initialized",
+            "cluster_size",
+        ]
         y = _np(layer(x, training=True))
         expected = 1.0 * np.mean((x - y) ** 2) + np.mean((x - y) ** 2)
         self.assertAllClose(layer.losses[0], expected, atol=1e-6)
@@ -139,10 +146,12 @@ class TestVectorQuantizerMath(TestCase):
     def test_kmeans_init_on_first_training_batch(self):
         centers = np.array([[5, 0], [-5, 0], [0, 5], [0, -5]], dtype="float32")
         rng = np.random.default_rng(0)
-        x = (centers[rng.integers(0, 4, 256)] + 0.01 * rng.standard_normal((256, 2))).astype(
-            "float32"
+        x = (
+            centers[rng.integers(0, 4, 256)] + 0.01 * rng.standard_normal((256, 2))
+        ).astype("float32")
+        layer = VectorQuantizer(
+            codebook_size=4, kmeans_init=True, kmeans_iters=10, seed=3
         )
-        layer = VectorQuantizer(codebook_size=4, kmeans_init=True, kmeans_iters=10, seed=3)
         layer.build(x.shape)
         assert float(_np(layer.initialized)) == 0.0
         np.testing.assert_array_equal(_np(layer.codebook), 0.0)
@@ -226,8 +235,12 @@ class TestVectorQuantizerDistributed(TestCase):
         y = _x((8, 4, 8), seed=1)
         with strategy.scope():
             layer = VectorQuantizer(
-                codebook_size=16, codebook_dim=4, kmeans_init=True, kmeans_iters=2,
-                dead_code_threshold=0.5, seed=1,
+                codebook_size=16,
+                codebook_dim=4,
+                kmeans_init=True,
+                kmeans_iters=2,
+                dead_code_threshold=0.5,
+                seed=1,
             )
             inputs = keras.Input((4, 8))
             model = keras.Model(inputs, layer(inputs))

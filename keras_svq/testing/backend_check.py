@@ -39,10 +39,14 @@ def _check_case(case, folder, backend):
     model = keras.saving.load_model(folder / case["model"])
     y = keras.ops.convert_to_numpy(model(x, training=False))
     diff = float(np.max(np.abs(y - y_tf)))
-    tolerance = case.get("atol", 1e-4) + case.get("rtol", 1e-4) * float(np.max(np.abs(y_tf)))
+    tolerance = case.get("atol", 1e-4) + case.get("rtol", 1e-4) * float(
+        np.max(np.abs(y_tf))
+    )
     report = {"max_abs_diff": diff}
     if not diff <= tolerance:
-        report["error"] = f"output differs from TensorFlow's by {diff:.3g} > {tolerance:.3g}"
+        report["error"] = (
+            f"output differs from TensorFlow's by {diff:.3g} > {tolerance:.3g}"
+        )
         return report
 
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
@@ -77,8 +81,10 @@ def main(argv=None):
         try:
             report = _check_case(case, folder, backend)
         except Exception as error:  # report every case, not just the first failure
-            report = {"error": f"{type(error).__name__}: {error}",
-                      "traceback": traceback.format_exc()[-2000:]}
+            report = {
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc()[-2000:],
+            }
         report["ok"] = "error" not in report
         results[case["name"]] = report
     print(json.dumps(results))

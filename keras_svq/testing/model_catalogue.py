@@ -35,10 +35,17 @@ def _quantizer_cases():
     small = {
         "SparseVectorQuantizer": {"codebook_size": 32, "hidden_dim": 16},
         "VectorQuantizer": {"codebook_size": 16, "codebook_dim": 4},
-        "ResidualVectorQuantizer": {"num_quantizers": 2, "codebook_size": 16,
-                                    "codebook_dim": 4},
-        "GroupedResidualVectorQuantizer": {"groups": 2, "num_quantizers": 2,
-                                           "codebook_size": 16, "codebook_dim": 2},
+        "ResidualVectorQuantizer": {
+            "num_quantizers": 2,
+            "codebook_size": 16,
+            "codebook_dim": 4,
+        },
+        "GroupedResidualVectorQuantizer": {
+            "groups": 2,
+            "num_quantizers": 2,
+            "codebook_size": 16,
+            "codebook_dim": 2,
+        },
         "ResidualLookupFreeQuantizer": {"codebook_size": 16, "num_quantizers": 2},
     }
     cases, seen = [], set()
@@ -47,8 +54,11 @@ def _quantizer_cases():
             continue
         seen.add(cls)
         kwargs = small.get(cls.__name__, {})
-        cases.append(CatalogueCase(f"quantizer_{name}", lambda c=cls, k=kwargs: c(**k),
-                                   (2, 4, 4, 8)))
+        cases.append(
+            CatalogueCase(
+                f"quantizer_{name}", lambda c=cls, k=kwargs: c(**k), (2, 4, 4, 8)
+            )
+        )
     return cases
 
 

@@ -228,7 +228,10 @@ class TestCase:
             if values:
                 for replica_value in values[1:]:
                     self.assertAllClose(
-                        replica_value, values[0], atol=0, rtol=0,
+                        replica_value,
+                        values[0],
+                        atol=0,
+                        rtol=0,
                         msg=f"replicas diverged on {weight.path}",
                     )
 
@@ -260,8 +263,15 @@ def run_saved_model_in_fresh_process(path, x, out_path, endpoint="serve"):
     np.save(in_path, np.asarray(x))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run(
-        [sys.executable, "-c", _SAVED_MODEL_SCRIPT, str(path), str(in_path),
-         str(out_path), endpoint],
+        [
+            sys.executable,
+            "-c",
+            _SAVED_MODEL_SCRIPT,
+            str(path),
+            str(in_path),
+            str(out_path),
+            endpoint,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -270,5 +280,3 @@ def run_saved_model_in_fresh_process(path, x, out_path, endpoint="serve"):
     if proc.returncode != 0:
         raise AssertionError(f"SavedModel reload failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-

@@ -54,7 +54,9 @@ def quantizer_code_weights(model, inputs):
         captured = {layer.name: list(layer._captured_inputs) for layer in layers}
     result = {}
     for layer in layers:
-        weights = [keras.ops.convert_to_numpy(layer.encode(x)) for x in captured[layer.name]]
+        weights = [
+            keras.ops.convert_to_numpy(layer.encode(x)) for x in captured[layer.name]
+        ]
         if weights:
             k = weights[0].shape[-1]
             result[layer.name] = np.concatenate([w.reshape(-1, k) for w in weights])
@@ -87,7 +89,9 @@ class CodebookUsageCallback(keras.callbacks.Callback):
     def __init__(self, inputs, frequency=1, prefix="svq_", verbose=False):
         super().__init__()
         if frequency < 1:
-            raise ValueError(f"`frequency` must be >= 1. Received: frequency={frequency}")
+            raise ValueError(
+                f"`frequency` must be >= 1. Received: frequency={frequency}"
+            )
         self.inputs = inputs
         self.frequency = frequency
         self.prefix = prefix

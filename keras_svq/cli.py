@@ -1,0 +1,443 @@
+"""The `keras-svq` command (also `python -m keras_svq`).
+
+```
+keras-svq demo [--output-dir demo_output] [--epochs N]
+keras-svq train (--config FILE | --preset NAME) [--set key=value ...] [--output-dir DIR]
+                [--data-dir DIR] [--strategy default|mirrored|multi-worker]
+                [--mixed-precision] [--xla] [--seed N]
+keras-svq evaluate (--run DIR | --config FILE --weights FILE) [--data-dir DIR] [--output-dir DIR]
+keras-svq predict --run DIR --input FILE --output FILE
+keras-svq export --run DIR --output DIR
+keras-svq presets
+keras-svq summary (--preset NAME | --config FILE)
+```
+
+User mistakes (a missing file, an unknown preset or config key, an output
+folder holding another run) end with one line on stderr and exit status 2;
+a run that fails (NaN loss) exits with 1.
+"""
+
+import argparse
+import logging
+import os
+import pathlib
+import sys
+
+from keras_svq.io_utils import UserError
+
+logger = logging.getLogger("keras_svq")
+
+EXIT_USER_ERROR = 2
+EXIT_RUN_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is a one-line `UserError` (exit 2)."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message}")
+
+
+# ------------------------------------------------------------ shared bits
+
+
+def _experiment(args):
+    """(config dict, default run name) from --config or --preset, with --set and flags."""
+    from keras_svq.training import config as config_lib
+
+    if bool(getattr(args, "config", None)) == bool(getattr(args, "preset", None)):
+        raise UserError("pass exactly one of --config FILE or --preset NAME")
+    if args.preset:
+        from zoo.presets import load_preset
+
+        config, name = load_preset(args.preset), args.preset
+    else:
+        config, name = config_lib.load_yaml(args.config), pathlib.Path(args.config).stem
+    overrides = config_lib.parse_set(getattr(args, "set", None))
+    flags = []
+    if getattr(args, "mixed_precision", False):
+        flags.append((("training", "mixed_precision"), True))
+    if getattr(args, "xla", False):
+        flags.append((("training", "jit_compile"), True))
+    if getattr(args, "seed", None) is not None:
+        flags.append((("training", "seed"), args.seed))
+    if getattr(args, "epochs", None) is not None:
+        flags.append((("training", "epochs"), args.epochs))
+    return config_lib.resolve(config, overrides + flags), name
+
+
+def _add_experiment_args(p, *, flags=True):
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--config", help="YAML experiment file")
+    source.add_argument(
+        "--preset",
+        help="preset name, e.g. era5_uk/simvp_gsta (see `keras-svq presets`)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set training.epochs=5 (repeatable)",
+    )
+    p.add_argument("--data-dir", help="folder holding a full dataset's files")
+    if flags:
+        p.add_argument("--seed", type=int, help="= --set training.seed=N")
+        p.add_argument(
+            "--mixed-precision",
+            action="store_true",
+            help="= --set training.mixed_precision=true",
+        )
+        p.add_argument(
+            "--xla", action="store_true", help="= --set training.jit_compile=true"
+        )
+        p.add_argument("--epochs", type=int, help="= --set training.epochs=N")
+
+
+# --------------------------------------------------------------- commands
+
+
+def _train_args(p):
+    _add_experiment_args(p)
+    p.add_argument(
+        "--output-dir", help="run folder (default: runs/<preset or config name>)"
+    )
+    p.add_argument(
+        "--strategy",
+        choices=["default", "mirrored", "multi-worker"],
+        help="tf.distribute strategy (default: mirrored when several GPUs are visible)",
+    )
+    p.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=0,
+        help="split the CPU into N logical devices (to try --strategy mirrored without GPUs)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _train(args):
+    from keras_svq.training import trainer
+    from keras_svq.training.strategy import get_strategy
+    from keras_svq.training.strategy import split_cpu
+
+    split_cpu(args.cpu_devices)
+    config, name = _experiment(args)
+    output_dir = pathlib.Path(args.output_dir or pathlib.Path("runs") / name)
+    strategy = get_strategy(args.strategy)
+    summary = trainer.train(
+        config,
+        output_dir,
+        data_dir=args.data_dir,
+        strategy=strategy,
+        verbose=0 if args.quiet else 1,
+    )
+    best = summary["best_val_loss"]
+    print(
+        f"finished {summary['epochs_completed']} epochs; best val_loss "
+        f"{best if best is None else f'{best:.6g}'}; run folder {summary['run_dir']}"
+    )
+
+
+def _evaluate_args(p):
+    p.add_argument("--run", help="run folder written by `keras-svq train`")
+    p.add_argument("--config", help="YAML experiment file (with --weights)")
+    p.add_argument(
+        "--weights", help="a .weights.h5 checkpoint (default: the run's best)"
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--data-dir", help="folder holding a full dataset's files")
+    p.add_argument(
+        "--output-dir",
+        help="where to write metrics.json and plots (default: RUN/evaluation)",
+    )
+    p.add_argument("--num-plots", type=int, default=3)
+
+
+def _evaluate(args):
+    from keras_svq.training import run_commands
+    from keras_svq.training import trainer
+
+    if args.run:
+        if args.config:
+            raise UserError("pass either --run DIR or --config FILE --weights FILE")
+        layout, config, _ = trainer.load_run(args.run)
+        weights = args.weights or trainer.default_weights(layout)
+        output_dir = args.output_dir or layout.evaluation
+    elif args.config:
+        if not args.weights or not args.output_dir:
+            raise UserError("--config needs --weights FILE and --output-dir DIR")
+        config = run_commands.resolve_config_file(args.config, _parse_set(args.set))
+        weights, output_dir = args.weights, args.output_dir
+    else:
+        raise UserError("pass --run DIR (or --config FILE --weights FILE)")
+    results = run_commands.evaluate(
+        config, weights, output_dir, data_dir=args.data_dir, num_plots=args.num_plots
+    )
+    print(run_commands.evaluation_table(results))
+    print(f"\nwrote {pathlib.Path(output_dir) / 'metrics.json'}")
+    if args.run and args.num_plots:
+        # Skill per lead time, training curves and the SVQ views of the run.
+        from keras_svq.viz import commands as viz_commands
+
+        plots = pathlib.Path(output_dir) / "plots"
+        viz_commands.write_run_plots(
+            args.run, plots, weights=weights, data_dir=args.data_dir
+        )
+        print(f"wrote the run's figures to {plots}")
+
+
+def _parse_set(items):
+    from keras_svq.training import config as config_lib
+
+    return config_lib.parse_set(items)
+
+
+def _predict_args(p):
+    p.add_argument("--run", required=True, help="run folder")
+    p.add_argument(
+        "--input",
+        required=True,
+        help=".npy/.npz with inputs (N, T_in, H, W, C) in physical units",
+    )
+    p.add_argument(
+        "--output", required=True, help=".npz (or .nc) to write the forecast to"
+    )
+    p.add_argument("--weights", help="checkpoint (default: the run's best)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--overwrite", action="store_true")
+
+
+def _predict(args):
+    from keras_svq.training import run_commands
+
+    forecast = run_commands.predict(
+        args.run,
+        args.input,
+        args.output,
+        weights=args.weights,
+        batch_size=args.batch_size,
+        overwrite=args.overwrite,
+    )
+    print(f"wrote forecast {tuple(forecast.shape)} to {args.output}")
+
+
+def _export_args(p):
+    p.add_argument("--run", required=True, help="run folder")
+    p.add_argument(
+        "--output",
+        "--output-dir",
+        dest="output",
+        required=True,
+        help="SavedModel folder",
+    )
+    p.add_argument("--weights", help="checkpoint (default: the run's best)")
+    p.add_argument("--overwrite", action="store_true")
+
+
+def _export(args):
+    from keras_svq.training import run_commands
+
+    document = run_commands.export(
+        args.run, args.output, weights=args.weights, overwrite=args.overwrite
+    )
+    for name, signature in document["signatures"].items():
+        print(
+            f"{name}: inputs {signature['inputs']['shape']} float32 -> "
+            f"{signature['outputs']['name']} {signature['outputs']['shape']}"
+        )
+    print(f"wrote SavedModel to {args.output}")
+
+
+def _presets_args(p):
+    pass
+
+
+def _presets(args):
+    from zoo.presets import list_presets
+
+    for name in list_presets():
+        print(name)
+
+
+def _summary_args(p):
+    _add_experiment_args(p, flags=False)
+
+
+def _summary(args):
+    from keras_svq.training import trainer
+    from zoo.param_count import count_torch_params
+
+    config, _ = _experiment(args)
+    model = trainer.build_model(config)
+    model.summary(print_fn=lambda line, **kwargs: print(line))
+    print(f"total params: {count_torch_params(model)}")
+    print(f"trainable params: {count_torch_params(model, trainable_only=True)}")
+
+
+def _demo_args(p):
+    p.add_argument(
+        "--output-dir",
+        default="demo_output",
+        help="where runs and plots go (default: demo_output)",
+    )
+    p.add_argument(
+        "--epochs", type=int, help="epochs per model (default: the era5_uk presets')"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _demo(args):
+    from keras_svq.training.demo import run_demo
+
+    run_demo(args.output_dir, epochs=args.epochs, verbose=0 if args.quiet else 2)
+
+
+def _viz_commands():
+    """`keras_svq.viz.commands` (the `plot` and `explain` subcommands), or None."""
+    try:
+        from keras_svq.viz import commands
+    except ImportError as e:  # an optional dependency is missing
+        logger.debug("plot/explain unavailable: %s", e)
+        return None
+    return commands
+
+
+def _plot_args(p):
+    commands = _viz_commands()
+    if commands is not None:
+        commands.add_plot_arguments(p)
+
+
+def _plot(args):
+    commands = _viz_commands()
+    if commands is None:
+        raise UserError(
+            "`keras-svq plot` needs matplotlib (pip install keras-svq[viz])"
+        )
+    commands.plot_command(args)
+
+
+def _explain_args(p):
+    commands = _viz_commands()
+    if commands is not None:
+        commands.add_explain_arguments(p)
+
+
+def _explain(args):
+    commands = _viz_commands()
+    if commands is None:
+        raise UserError(
+            "`keras-svq explain` needs tf-keras-vis (pip install keras-svq[viz])"
+        )
+    commands.explain_command(args)
+
+
+# name -> (help, add_arguments, run)
+COMMANDS = {
+    "demo": (
+        "train SimVP with and without SVQ on the embedded ERA5 sample and compare",
+        _demo_args,
+        _demo,
+    ),
+    "train": ("train a model from a YAML experiment or a preset", _train_args, _train),
+    "evaluate": (
+        "test-split metrics and plots of a trained run",
+        _evaluate_args,
+        _evaluate,
+    ),
+    "predict": (
+        "forecast new input windows in physical units",
+        _predict_args,
+        _predict,
+    ),
+    "export": ("export a run as a TF Serving SavedModel", _export_args, _export),
+    "presets": ("list the preset names", _presets_args, _presets),
+    "plot": ("write the figures of run folders", _plot_args, _plot),
+    "explain": ("attribution maps for a forecast region", _explain_args, _explain),
+    "summary": ("print a model's layers and parameter counts", _summary_args, _summary),
+}
+
+
+def build_parser():
+    parser = _Parser(
+        prog="keras-svq", description="Spatio-temporal forecasting with SVQ (Keras 3)."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="Keras backend to run on (default: $KERAS_BACKEND, else tensorflow); "
+        "export and tf.distribute strategies need tensorflow",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name, (help_text, add_arguments, _) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def _configure_logging(verbose):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("keras_svq").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _select_backend(name, argv):
+    """Runs the command on Keras backend `name`.
+
+    Keras fixes its backend when it is first imported (here, by importing
+    keras_svq), so a different backend restarts the command in a fresh
+    interpreter with `KERAS_BACKEND` set.
+    """
+    import keras
+
+    if not name or keras.backend.backend() == name:
+        return
+    if argv is not None:  # called from Python: the caller owns the process
+        raise UserError(
+            f"--backend {name}: Keras already runs on {keras.backend.backend()}; "
+            f"set KERAS_BACKEND={name} before importing keras_svq"
+        )
+    os.environ["KERAS_BACKEND"] = name
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "keras_svq", *sys.argv[1:]])
+
+
+def main(argv=None):
+    """Entry point; returns the exit status (0 ok, 1 run failed, 2 user error)."""
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise UserError("keras-svq: choose a command: " + ", ".join(COMMANDS))
+        _configure_logging(args.verbose)
+        _select_backend(args.backend, argv)
+        COMMANDS[args.command][2](args)
+        return 0
+    except UserError as e:
+        message = " ".join(str(e).split())
+        print(f"keras-svq: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("keras-svq: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001
+        from keras_svq.training.trainer import RunFailed
+
+        if isinstance(e, RunFailed):
+            print(f"keras-svq: {' '.join(str(e).split())}", file=sys.stderr)
+            return EXIT_RUN_FAILED
+        raise
+
+
+def console_main():
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()

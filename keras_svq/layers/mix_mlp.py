@@ -1,0 +1,109 @@
+"""The convolutional feed-forward network of VAN, gSTA and TAU."""
+
+import keras
+
+from keras_svq.layers.conv_norm_act import _get_activation
+from keras_svq.layers.conv_norm_act import _serialize_activation
+
+
+def conv_fan_out_normal():
+    """`N(0, sqrt(2 / fan_out))`: the conv init of VAN and OpenSTL's blocks.
+
+    Keras computes the fan-out of a `(kh, kw, in, out)` kernel, a depthwise
+    `(kh, kw, C, 1)` kernel and a Dense `(in, out)` kernel exactly as
+    OpenSTL's `kh·kw·out / groups`.
+    """
+    return keras.initializers.VarianceScaling(
+        scale=2.0, mode="fan_out", distribution="untruncated_normal"
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_svq")
+class MixMLP(keras.layers.Layer):
+    """`1x1 conv -> 3x3 depthwise conv -> activation -> Dropout -> 1x1 conv -> Dropout`.
+
+    The feed-forward network of VAN (`MixMlp`), used by SimVP's gSTA and TAU
+    blocks. The 1x1 convolutions are Dense layers on the channels-last axis.
+
+    Args:
+        hidden_dim: int. Hidden width.
+        output_dim: int. Output width; None keeps the input width.
+            Defaults to None.
+        activation: str or layer. Defaults to `"gelu"` (exact).
+        dropout_rate: float. Defaults to 0.0.
+        depthwise_kernel_size: int. Defaults to 3.
+
+    Call arguments:
+        inputs: a tensor `(B, H, W, C)`.
+        training: bool. Enables dropout.
+
+    Example:
+
+    ```python
+    y = MixMLP(64)(np.zeros((2, 8, 8, 16)))  # (2, 8, 8, 16)
+    ```
+
+    Reference:
+        Guo et al., "Visual Attention Network", https://arxiv.org/abs/2202.09741
+    """
+
+    def __init__(
+        self,
+        hidden_dim,
+        output_dim=None,
+        activation="gelu",
+        dropout_rate=0.0,
+        depthwise_kernel_size=3,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        self.output_dim = output_dim
+        self.activation = _get_activation(activation, self.dtype_policy)
+        self.dropout_rate = dropout_rate
+        self.depthwise_kernel_size = depthwise_kernel_size
+        init = conv_fan_out_normal()
+        self.fc1 = keras.layers.Dense(
+            hidden_dim, kernel_initializer=init, dtype=self.dtype_policy, name="fc1"
+        )
+        self.dwconv = keras.layers.DepthwiseConv2D(
+            depthwise_kernel_size,
+            padding="same",
+            depthwise_initializer=init,
+            dtype=self.dtype_policy,
+            name="dwconv",
+        )
+        self.dropout = keras.layers.Dropout(dropout_rate, dtype=self.dtype_policy)
+        self.fc2 = None
+
+    def build(self, input_shape):
+        self.fc2 = keras.layers.Dense(
+            self.output_dim or input_shape[-1],
+            kernel_initializer=conv_fan_out_normal(),
+            dtype=self.dtype_policy,
+            name="fc2",
+        )
+        hidden_shape = tuple(input_shape[:-1]) + (self.hidden_dim,)
+        self.fc1.build(input_shape)
+        self.dwconv.build(hidden_shape)
+        self.fc2.build(hidden_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        x = self.dwconv(self.fc1(inputs))
+        x = self.dropout(self.activation(x), training=training)
+        x = self.fc2(x)
+        return self.dropout(x, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.output_dim or input_shape[-1],)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "hidden_dim": self.hidden_dim,
+            "output_dim": self.output_dim,
+            "activation": _serialize_activation(self.activation),
+            "dropout_rate": self.dropout_rate,
+            "depthwise_kernel_size": self.depthwise_kernel_size,
+        }

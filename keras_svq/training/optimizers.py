@@ -1,0 +1,62 @@
+"""Optimizers and losses by name, as OpenSTL configures them."""
+
+import keras
+
+from keras_svq.io_utils import UserError
+
+# OpenSTL `optim_constant.py`: the weight decay each optimizer gets when the
+# config does not set one. Adam's is PyTorch's coupled L2; Keras' `Adam`
+# `weight_decay` is decoupled, which is the same thing at 0.
+_OPTIMIZERS = {
+    "adam": (keras.optimizers.Adam, 0.0),
+    "adamw": (keras.optimizers.AdamW, 0.01),
+    "sgd": (keras.optimizers.SGD, 0.0),
+}
+
+
+def get_optimizer(training, learning_rate):
+    name = str(training.optimizer).lower()
+    if name not in _OPTIMIZERS:
+        raise UserError(
+            f"Unknown training.optimizer {training.optimizer!r}; known: {', '.join(_OPTIMIZERS)}"
+        )
+    cls, default_decay = _OPTIMIZERS[name]
+    decay = (
+        default_decay if training.weight_decay is None else float(training.weight_decay)
+    )
+    kwargs = {"learning_rate": learning_rate}
+    if decay or name == "adamw":
+        kwargs["weight_decay"] = decay
+    if name == "sgd":
+        kwargs.update(momentum=0.9, nesterov=True)
+    if training.clip_norm:
+        kwargs["global_clipnorm"] = float(training.clip_norm)
+    return cls(**kwargs)
+
+
+def _tau_loss(training):
+    from keras_svq.training import losses
+
+    cls = getattr(losses, "TAULoss", None) or getattr(
+        losses, "DifferentialDivergenceLoss", None
+    )
+    if cls is None:
+        raise UserError("training.loss 'tau' needs keras_svq.training.losses.TAULoss")
+    return cls(alpha=training.tau_alpha)
+
+
+_LOSSES = {
+    "mse": lambda training: keras.losses.MeanSquaredError(),
+    "mae": lambda training: keras.losses.MeanAbsoluteError(),
+    "huber": lambda training: keras.losses.Huber(delta=training.huber_delta),
+    "tau": _tau_loss,
+}
+
+
+def get_loss(training):
+    name = str(training.loss).lower()
+    if name not in _LOSSES:
+        raise UserError(
+            f"Unknown training.loss {training.loss!r}; known: {', '.join(_LOSSES)}"
+        )
+    return _LOSSES[name](training)

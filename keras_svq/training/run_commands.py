@@ -1,0 +1,397 @@
+"""What `evaluate`, `predict` and `export` do with a run folder."""
+
+import logging
+import pathlib
+
+import numpy as np
+
+from keras_svq.io_utils import UserError
+from keras_svq.io_utils import atomic_path
+from keras_svq.io_utils import atomic_save_npz
+from keras_svq.io_utils import atomic_write_json
+from keras_svq.training import config as config_lib
+from keras_svq.training import trainer
+
+logger = logging.getLogger(__name__)
+
+
+# -------------------------------------------------------------- metrics
+
+
+def physical_errors(pred, true):
+    """MSE, MAE, RMSE over everything and per lead time, in the data's units.
+
+    Args:
+        pred, true: arrays `(N, T_out, H, W, C)` in physical units.
+    """
+    error = np.asarray(pred, "float64") - np.asarray(true, "float64")
+    axes = (0, 2, 3, 4)
+    mse_lead = np.mean(error**2, axis=axes)
+    mae_lead = np.mean(np.abs(error), axis=axes)
+    return {
+        "mse": float(np.mean(error**2)),
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "per_lead_time": {
+            "mse": mse_lead.tolist(),
+            "mae": mae_lead.tolist(),
+            "rmse": np.sqrt(mse_lead).tolist(),
+        },
+    }
+
+
+class _ErrorSums:
+    """Running sums for `physical_errors` over batches."""
+
+    def __init__(self):
+        self.squared = self.absolute = self.count = None
+
+    def add(self, pred, true):
+        error = np.asarray(pred, "float64") - np.asarray(true, "float64")
+        axes = (0, 2, 3, 4)
+        squared, absolute = (
+            np.sum(error**2, axis=axes),
+            np.sum(np.abs(error), axis=axes),
+        )
+        count = error.size / error.shape[1]
+        if self.squared is None:
+            self.squared, self.absolute, self.count = squared, absolute, count
+        else:
+            self.squared, self.absolute, self.count = (
+                self.squared + squared,
+                self.absolute + absolute,
+                self.count + count,
+            )
+
+    def result(self):
+        mse_lead, mae_lead = self.squared / self.count, self.absolute / self.count
+        return {
+            "mse": float(np.mean(mse_lead)),
+            "mae": float(np.mean(mae_lead)),
+            "rmse": float(np.sqrt(np.mean(mse_lead))),
+            "per_lead_time": {
+                "mse": mse_lead.tolist(),
+                "mae": mae_lead.tolist(),
+                "rmse": np.sqrt(mse_lead).tolist(),
+            },
+        }
+
+
+def persistence(x, output_length):
+    """ "Tomorrow equals now": the last input frame repeated."""
+    try:
+        from keras_svq.metrics import persistence_forecast
+
+        return np.asarray(persistence_forecast(x, output_length))
+    except ImportError:
+        return np.repeat(np.asarray(x)[:, -1:], output_length, axis=1)
+
+
+def format_table(rows, columns, title=None):
+    """A plain-text table: `rows` is a list of (name, {column: value})."""
+    header = ["model"] + list(columns)
+    lines = [[name] + [_fmt(values.get(c)) for c in columns] for name, values in rows]
+    widths = [max(len(str(r[i])) for r in [header] + lines) for i in range(len(header))]
+    out = [title] if title else []
+    out.append(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(header, widths))
+        )
+    )
+    out.append("  ".join("-" * w for w in widths))
+    for line in lines:
+        out.append(
+            "  ".join(
+                v.ljust(w) if i == 0 else v.rjust(w)
+                for i, (v, w) in enumerate(zip(line, widths))
+            )
+        )
+    return "\n".join(out)
+
+
+def _fmt(value):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
+    return str(value)
+
+
+def predict_arrays(model, x, batch_size=16):
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), "float32")
+
+
+# ------------------------------------------------------------- evaluate
+
+
+def _reference_metrics(model, bundle):
+    """The dataset's metric set as the reference reports it (keras_svq.metrics)."""
+    from keras_svq import metrics as metrics_lib
+
+    info = bundle.info
+    denormalize = getattr(info, "denormalize_metrics", False)
+    kwargs = {"metrics": tuple(info.metrics), "spatial_norm": info.spatial_norm}
+    if denormalize:
+        kwargs.update(mean=bundle.normalizer.mean, std=bundle.normalizer.std)
+    return metrics_lib.evaluate_forecast(model, bundle.test, **kwargs)
+
+
+def evaluate(config, weights, output_dir, *, data_dir=None, num_plots=3):
+    """Test-split metrics (reference set + physical per-lead errors) and plots.
+
+    Writes `metrics.json` and `example_<i>.png` into `output_dir`; returns the
+    metrics dict.
+    """
+    output_dir = pathlib.Path(output_dir)
+    bundle = trainer.build_data(config, data_dir=data_dir)
+    model = trainer.load_trained_model(config, weights)
+    results = {"weights": str(weights), "dataset": getattr(bundle.info, "name", None)}
+    results["reference"] = _jsonable(_reference_metrics(model, bundle))
+    norm = bundle.normalizer
+    # Streamed batch by batch: a full benchmark's test split need not fit in memory.
+    model_errors, baseline_errors = _ErrorSums(), _ErrorSums()
+    examples, seen = [], 0
+    for x, y in bundle.test:
+        x, y = np.asarray(x), np.asarray(y)
+        true_phys = norm.denormalize(y)
+        pred_phys = norm.denormalize(np.asarray(model.predict_on_batch(x), "float32"))
+        model_errors.add(pred_phys, true_phys)
+        baseline_errors.add(norm.denormalize(persistence(x, y.shape[1])), true_phys)
+        for i in range(len(x)):
+            if (
+                len(examples) < num_plots and (seen + i) % 7 == 0
+            ):  # spread over the split
+                examples.append(
+                    (seen + i, norm.denormalize(x[i]), true_phys[i], pred_phys[i])
+                )
+        seen += len(x)
+    results["physical"] = model_errors.result()
+    results["persistence_physical"] = baseline_errors.result()
+    results["units"] = list(getattr(bundle.info, "units", ()))
+    results["num_test_examples"] = int(seen)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(output_dir / "metrics.json", results)
+    if examples:
+        from keras_svq.viz import plot_forecast_panels
+        from keras_svq.viz import save_figure
+
+        units = ", ".join(results["units"])
+        for i, x_i, true_i, pred_i in examples:
+            figure = plot_forecast_panels(
+                x_i,
+                true_i,
+                pred_i,
+                units=units,
+                title=f"{config['backbone']} test example {i}",
+            )
+            save_figure(figure, output_dir / f"example_{i}.png")
+    return results
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if hasattr(obj, "numpy"):
+        return _jsonable(np.asarray(obj))
+    return obj
+
+
+def evaluation_table(results):
+    ref = results.get("reference") or {}
+    rows = [
+        (
+            "reference metrics (test)",
+            {k: v for k, v in ref.items() if not isinstance(v, (dict, list))},
+        )
+    ]
+    columns = [k for k in rows[0][1]]
+    text = [format_table(rows, columns)]
+    phys, base = results["physical"], results["persistence_physical"]
+    units = ", ".join(dict.fromkeys(results.get("units") or ())) or "data units"
+    text.append(
+        format_table(
+            [("model", phys), ("persistence", base)],
+            ["mse", "mae", "rmse"],
+            title=f"\nPhysical units ({units}):",
+        )
+    )
+    leads = phys["per_lead_time"]["rmse"]
+    rows = [
+        (
+            f"+{i + 1}",
+            {
+                "rmse": v,
+                "mae": phys["per_lead_time"]["mae"][i],
+                "persistence rmse": base["per_lead_time"]["rmse"][i],
+            },
+        )
+        for i, v in enumerate(leads)
+    ]
+    text.append(
+        format_table(
+            rows, ["rmse", "mae", "persistence rmse"], title="\nPer lead time:"
+        )
+    )
+    return "\n".join(text)
+
+
+# -------------------------------------------------------------- predict
+
+
+def _read_input(path):
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise UserError(f"Input file not found: {path}")
+    coords = {}
+    try:
+        if path.suffix == ".npy":
+            x = np.load(path, allow_pickle=False)
+        elif path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                keys = list(data.keys())
+                key = next((k for k in ("inputs", "x") if k in keys), None)
+                arrays = [k for k in keys if data[k].ndim >= 4]
+                if key is None and len(arrays) == 1:
+                    key = arrays[0]
+                if key is None:
+                    raise UserError(
+                        f"{path}: name the input array 'inputs' (found {keys})"
+                    )
+                x = data[key]
+                coords = {k: data[k] for k in ("lat", "lon", "time") if k in keys}
+        else:
+            raise UserError(f"{path}: input must be .npy or .npz")
+    except (ValueError, OSError) as e:
+        raise UserError(f"{path} is not a readable numpy file ({e})") from None
+    return np.asarray(x, "float32"), coords
+
+
+def predict(
+    run_dir, input_path, output_path, *, weights=None, batch_size=16, overwrite=False
+):
+    """Forecasts, in physical units, for raw input windows in a file.
+
+    The input holds `(N, T_in, H, W, C)` (or one window `(T_in, H, W, C)`) in
+    physical units; frames larger than the model's are cropped as in training.
+    """
+    layout, config, info = trainer.load_run(run_dir)
+    output_path = pathlib.Path(output_path)
+    if output_path.exists() and not overwrite:
+        raise UserError(f"{output_path} exists; pass --overwrite or another --output")
+    if output_path.suffix not in (".npz", ".nc"):
+        raise UserError(f"--output must end in .npz or .nc. Received: {output_path}")
+    x, coords = _read_input(input_path)
+    model = trainer.load_trained_model(
+        config, weights or trainer.default_weights(layout)
+    )
+    expected = tuple(int(s) for s in model.inputs[0].shape[1:])
+    if x.ndim == len(expected):
+        x = x[None]
+    crop = info.get("crop")
+    if crop and x.ndim == 5 and (x.shape[2] > crop[0] or x.shape[3] > crop[1]):
+        x = trainer.crop_array(x, crop)
+        if "lat" in coords:
+            coords["lat"] = coords["lat"][: crop[0]]
+        if "lon" in coords:
+            coords["lon"] = coords["lon"][: crop[1]]
+    if x.ndim != 5 or tuple(x.shape[1:]) != expected:
+        raise UserError(
+            f"Input windows must have shape (N, {', '.join(map(str, expected))}); got {x.shape}"
+        )
+    normalizer = trainer.normalizer_from_info(info)
+    forecast = normalizer.denormalize(
+        predict_arrays(model, normalizer.normalize(x), batch_size)
+    )
+    if output_path.suffix == ".npz":
+        atomic_save_npz(output_path, forecast=forecast, **coords)
+    if output_path.suffix == ".nc" or ("lat" in coords and "lon" in coords):
+        nc_path = output_path.with_suffix(".nc")
+        if nc_path != output_path and nc_path.exists() and not overwrite:
+            raise UserError(f"{nc_path} exists; pass --overwrite")
+        write_netcdf(nc_path, forecast, coords, info)
+    return forecast
+
+
+def write_netcdf(path, forecast, coords, info):
+    """netCDF-3 (scipy) with dims (sample, lead_time, lat|y, lon|x) per variable."""
+    try:
+        from scipy.io import netcdf_file
+    except ImportError:
+        raise UserError("Writing netCDF needs scipy (pip install scipy)") from None
+    dataset = info.get("dataset", {})
+    variables = list(
+        dataset.get("variables") or [f"var{i}" for i in range(forecast.shape[-1])]
+    )
+    units = list(dataset.get("units") or [""] * len(variables))
+    y_name = "lat" if "lat" in coords else "y"
+    x_name = "lon" if "lon" in coords else "x"
+    with atomic_path(path, suffix=".nc") as tmp:
+        f = netcdf_file(str(tmp), "w")
+        try:
+            n, t, h, w, _ = forecast.shape
+            f.createDimension("sample", n)
+            f.createDimension("lead_time", t)
+            f.createDimension(y_name, h)
+            f.createDimension(x_name, w)
+            lead = f.createVariable("lead_time", "i4", ("lead_time",))
+            lead[:] = np.arange(1, t + 1)
+            lead.units = dataset.get("time_step") or "steps"
+            for name, size in ((y_name, h), (x_name, w)):
+                var = f.createVariable(name, "f4", (name,))
+                var[:] = np.asarray(coords.get(name, np.arange(size)), "float32")[:size]
+                if name in ("lat", "lon"):
+                    var.units = "degrees_north" if name == "lat" else "degrees_east"
+            for c, name in enumerate(variables[: forecast.shape[-1]]):
+                var = f.createVariable(
+                    name, "f4", ("sample", "lead_time", y_name, x_name)
+                )
+                var[:] = forecast[..., c]
+                var.units = units[c] if c < len(units) else ""
+            f.history = "keras-svq predict"
+        finally:
+            f.close()
+
+
+# --------------------------------------------------------------- export
+
+
+def export(run_dir, output_dir, *, weights=None, overwrite=False):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise UserError(
+            "export writes a TensorFlow SavedModel and needs the TensorFlow backend "
+            f"(this run uses {keras.backend.backend()}); use --backend tensorflow"
+        )
+    from keras_svq.export import export_saved_model
+
+    layout, config, info = trainer.load_run(run_dir)
+    output_dir = pathlib.Path(output_dir)
+    if output_dir.exists() and any(output_dir.iterdir()) and not overwrite:
+        raise UserError(
+            f"{output_dir} exists and is not empty; pass --overwrite or another --output"
+        )
+    model = trainer.load_trained_model(
+        config, weights or trainer.default_weights(layout)
+    )
+    return export_saved_model(
+        model,
+        output_dir,
+        normalizer=trainer.normalizer_from_info(info),
+        description={
+            "run": str(layout.root),
+            "backbone": config["backbone"],
+            "dataset": info.get("dataset", {}).get("name"),
+        },
+    )
+
+
+def resolve_config_file(path, overrides=()):
+    return config_lib.resolve(config_lib.load_yaml(path), overrides)

@@ -1,0 +1,525 @@
+"""The fit glue: experiment config -> data, model, callbacks -> a run folder.
+
+Run folder layout (everything written atomically):
+
+```
+RUN/
+  config.yaml                 the resolved experiment (defaults filled in)
+  run.json                    status, versions, normaliser, dataset facts, results
+  checkpoints/best.weights.h5 lowest validation loss
+  checkpoints/final.weights.h5 after the last epoch
+  backup/                     resumable state (deleted when the run finishes)
+  logs/history.csv|json       one row per epoch; logs/train.log
+  evaluation/                 written by `keras-svq evaluate`
+```
+
+A run folder belongs to one experiment: `train` into a folder that holds a
+different config, a finished run, or unrelated files is refused with a
+`UserError`, so nothing is ever overwritten. The same command on an
+unfinished run resumes it.
+"""
+
+import dataclasses
+import logging
+import math
+import pathlib
+import shutil
+import time
+
+import keras
+import numpy as np
+import yaml
+
+from keras_svq.io_utils import UserError
+from keras_svq.io_utils import atomic_save_weights
+from keras_svq.io_utils import atomic_write_json
+from keras_svq.io_utils import atomic_write_text
+from keras_svq.io_utils import read_json
+from keras_svq.training import config as config_lib
+from keras_svq.training.callbacks import BestCheckpoint
+from keras_svq.training.callbacks import HistoryWriter
+from keras_svq.training.callbacks import NaNGuard
+from keras_svq.training.callbacks import ResumableEarlyStopping
+from keras_svq.training.callbacks import RunBackup
+from keras_svq.training.callbacks import load_weights_checked
+from keras_svq.training.codebook_usage_callback import CodebookUsageCallback
+from keras_svq.training.codebook_usage_callback import find_sparse_vector_quantizers
+from keras_svq.training.optimizers import get_loss
+from keras_svq.training.optimizers import get_optimizer
+from keras_svq.training.schedules import get_schedule
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.yaml"
+RUN_FILE = "run.json"
+
+
+class RunFailed(Exception):
+    """Training ran but did not succeed (e.g. the loss became NaN)."""
+
+
+@dataclasses.dataclass
+class RunLayout:
+    root: pathlib.Path
+
+    def __post_init__(self):
+        self.root = pathlib.Path(self.root)
+
+    config = property(lambda self: self.root / CONFIG_FILE)
+    run = property(lambda self: self.root / RUN_FILE)
+    checkpoints = property(lambda self: self.root / "checkpoints")
+    best = property(lambda self: self.root / "checkpoints" / "best.weights.h5")
+    final = property(lambda self: self.root / "checkpoints" / "final.weights.h5")
+    backup = property(lambda self: self.root / "backup")
+    logs = property(lambda self: self.root / "logs")
+    evaluation = property(lambda self: self.root / "evaluation")
+
+
+# ------------------------------------------------------------------ data
+
+
+@dataclasses.dataclass
+class DataBundle:
+    """The splits, cropped as the config asks, with what the run must remember."""
+
+    train: object
+    val: object
+    test: object
+    normalizer: object
+    info: object
+    input_length: int
+    output_length: int
+    frame_shape: tuple
+    crop: tuple | None
+    _splits: object = None
+
+    def arrays(self, split):
+        x, y = self._splits.arrays(split)
+        return crop_array(x, self.crop), crop_array(y, self.crop)
+
+
+def crop_array(a, crop):
+    """Keeps the top-left `crop = (H, W)` of `(..., H, W, C)` arrays."""
+    if crop is None:
+        return a
+    h, w = crop
+    return a[..., :h, :w, :]
+
+
+def _crop_dataset(ds, crop):
+    if crop is None:
+        return ds
+    h, w = crop
+    return ds.map(lambda x, y: (x[..., :h, :w, :], y[..., :h, :w, :]))
+
+
+def _call_loader(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except UserError:
+        raise
+    except FileNotFoundError as e:
+        raise UserError(f"data: {e}") from None
+    except (ValueError, KeyError, TypeError) as e:
+        message = " ".join(str(e).split())
+        raise UserError(f"data: {message}") from None
+
+
+def build_data(config, *, data_dir=None):
+    """Loads the data section of an experiment. `data_dir` overrides `data.data_dir`."""
+    from keras_svq import data as data_lib
+
+    section = dict(config["data"])
+    source = config_lib.data_source(section)
+    name = section.pop(source)
+    crop = section.pop("crop", None)
+    crop = tuple(crop) if crop else None
+    seed = config.get("training", {}).get("seed")
+    if "seed" not in section and seed is not None:
+        section["seed"] = seed
+    if source == "sample":
+        splits = _call_loader(data_lib.load_sample, name, **section)
+    elif source == "dataset":
+        if data_dir is not None:
+            section["data_dir"] = str(data_dir)
+        if not section.get("data_dir"):
+            raise UserError(
+                f"Dataset {name!r} needs --data-dir (the folder holding its files)"
+            )
+        if not pathlib.Path(section["data_dir"]).is_dir():
+            raise UserError(f"Data directory not found: {section['data_dir']}")
+        splits = _call_loader(data_lib.load_dataset, name, **section)
+    else:
+        variable = section.pop("variable", None)
+        path = pathlib.Path(name)
+        if not path.exists():
+            raise UserError(f"data.array: file not found: {path}")
+        array = _call_loader(data_lib.load_array, str(path), variable=variable)
+        splits = _call_loader(data_lib.from_array, array, **section)
+    train, val, test = splits[0], splits[1], splits[2]
+    frame_shape = tuple(splits.frame_shape)
+    if crop is not None:
+        if crop[0] > frame_shape[0] or crop[1] > frame_shape[1]:
+            raise UserError(
+                f"data.crop {list(crop)} is larger than the frames {frame_shape[:2]}"
+            )
+        frame_shape = (crop[0], crop[1]) + frame_shape[2:]
+    return DataBundle(
+        train=_crop_dataset(train, crop),
+        val=_crop_dataset(val, crop),
+        test=_crop_dataset(test, crop),
+        normalizer=splits.normalizer,
+        info=splits.info,
+        input_length=splits.input_length,
+        output_length=splits.output_length,
+        frame_shape=frame_shape,
+        crop=crop,
+        _splits=splits,
+    )
+
+
+def _info_dict(info):
+    if dataclasses.is_dataclass(info):
+        return dataclasses.asdict(info)
+    return dict(getattr(info, "__dict__", {}))
+
+
+def _cardinality(ds):
+    import tensorflow as tf
+
+    n = int(ds.cardinality())
+    if n == tf.data.INFINITE_CARDINALITY:
+        raise UserError("The training split is infinite; set training.steps_per_epoch")
+    if n < 0:  # unknown: count once
+        n = sum(1 for _ in ds)
+    return n
+
+
+# ----------------------------------------------------------------- model
+
+
+def build_model(config):
+    cls = config_lib.get_backbone_class(config["backbone"])
+    try:
+        return cls.from_config(dict(config["model"]))
+    except (TypeError, ValueError) as e:
+        message = " ".join(str(e).split())
+        raise UserError(f"model: {message}") from None
+
+
+def set_precision(mixed_precision):
+    if mixed_precision:
+        import tensorflow as tf
+
+        policy = (
+            "mixed_float16"
+            if tf.config.list_physical_devices("GPU")
+            else "mixed_bfloat16"
+        )
+    else:
+        policy = "float32"
+    keras.config.set_dtype_policy(policy)
+
+
+def seed_everything(seed, deterministic):
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(int(seed))
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+# ------------------------------------------------------------ run folder
+
+
+def _first_difference(a, b, prefix=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            if key not in a or key not in b:
+                return f"{prefix}{key}"
+            found = _first_difference(a[key], b[key], f"{prefix}{key}.")
+            if found:
+                return found
+        return None
+    return None if a == b else prefix.rstrip(".") or "(root)"
+
+
+def check_run_dir(layout, config):
+    """Checks, without writing, that `layout.root` can hold this run. Returns True to resume."""
+    root = layout.root
+    if root.exists() and not root.is_dir():
+        raise UserError(f"--output-dir {root} is a file")
+    if not root.exists() or not any(root.iterdir()):
+        return False
+    if not layout.config.exists():
+        raise UserError(
+            f"--output-dir {root} is not empty and holds no keras-svq run; choose another folder"
+        )
+    try:
+        saved = config_lib.yaml_load(layout.config.read_text())
+    except yaml.YAMLError:
+        raise UserError(
+            f"{layout.config} is corrupt; choose another --output-dir"
+        ) from None
+    normalized = config_lib.yaml_load(config_lib.dump_yaml(config))
+    difference = _first_difference(saved, normalized)
+    if difference:
+        raise UserError(
+            f"--output-dir {root} holds another run (its config differs at {difference}); choose another folder"
+        )
+    if layout.run.exists() and read_json(layout.run).get("status") == "finished":
+        raise UserError(
+            f"--output-dir {root} holds a finished run of this config; choose another folder"
+        )
+    return True
+
+
+def _write_run_info(layout, **fields):
+    info = read_json(layout.run) if layout.run.exists() else {}
+    info.update(fields)
+    atomic_write_json(layout.run, info)
+    return info
+
+
+def _add_log_file(layout):
+    layout.logs.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(layout.logs / "train.log")
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    logging.getLogger("keras_svq").addHandler(handler)
+    return handler
+
+
+# ------------------------------------------------------------------ train
+
+
+def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
+    """Fits the experiment `config` (already resolved) into `output_dir`.
+
+    Args:
+        config: dict. A resolved experiment (`config.resolve`).
+        output_dir: path. The run folder.
+        data_dir: path or None. Folder of a full dataset's files.
+        strategy: a `tf.distribute.Strategy`, or None for the default one.
+        verbose: int. Keras progress-bar verbosity.
+
+    Returns:
+        dict: the run summary also stored in `run.json`.
+    """
+    import tensorflow as tf
+
+    from keras_svq.version import __version__
+
+    strategy = strategy or tf.distribute.get_strategy()
+    output_dir = _worker_output_dir(strategy, output_dir)
+    layout = RunLayout(output_dir)
+    training = config_lib.training_config(config["training"])
+    if training.scheduled_sampling is not None:
+        # The checkpoints, resumption and export work on the model that is
+        # fitted; fitting the `ScheduledSamplingModel` wrapper while saving
+        # only the backbone is not wired in yet.
+        raise UserError(
+            "training.scheduled_sampling is not supported by `keras-svq train` yet "
+            "(train with zoo.recurrent.ScheduledSamplingModel in Python, or pass "
+            "--set training.scheduled_sampling=null to train without it)"
+        )
+    if data_dir is not None and "dataset" in config["data"]:
+        config = dict(
+            config,
+            data=dict(config["data"], data_dir=str(pathlib.Path(data_dir).resolve())),
+        )
+    resume = check_run_dir(layout, config)
+    # Everything a user can get wrong (data, model arguments) is checked
+    # before the run folder is written, so a failed start leaves nothing behind.
+    seed_everything(training.seed, training.deterministic)
+    set_precision(training.mixed_precision)
+    bundle = build_data(config)
+    with strategy.scope():
+        model = build_model(config)
+    _check_shapes(model, bundle)
+    steps = _cardinality(bundle.train)
+    if training.steps_per_epoch:
+        steps = min(steps, training.steps_per_epoch)
+    if steps < 1:
+        raise UserError(
+            "The training split has no complete batch; lower data.batch_size"
+        )
+    with strategy.scope():
+        model.compile(
+            optimizer=get_optimizer(training, get_schedule(training, steps)),
+            loss=get_loss(training),
+            jit_compile=training.jit_compile,
+        )
+    layout.root.mkdir(parents=True, exist_ok=True)
+    handler = _add_log_file(layout)
+    try:
+        atomic_write_text(layout.config, config_lib.dump_yaml(config))
+        _write_run_info(
+            layout,
+            status="running",
+            keras_svq_version=__version__,
+            keras_version=keras.__version__,
+            tensorflow_version=tf.__version__,
+            backbone=config["backbone"],
+            normalizer=bundle.normalizer.get_config(),
+            dataset=_info_dict(bundle.info),
+            input_shape=[bundle.input_length, *bundle.frame_shape],
+            output_shape=[bundle.output_length, *bundle.frame_shape],
+            crop=list(bundle.crop) if bundle.crop else None,
+            replicas=strategy.num_replicas_in_sync,
+        )
+        best = BestCheckpoint(layout.best)
+        history = HistoryWriter(layout.logs)
+        stateful = [best, history]
+        callbacks = []
+        quantizers = find_sparse_vector_quantizers(model)
+        if training.codebook_diagnostics and quantizers:
+            x_probe = next(iter(bundle.val.take(1)))[0]
+            callbacks.append(CodebookUsageCallback(np.asarray(x_probe)[:8]))
+        nan_guard = NaNGuard()
+        callbacks += [nan_guard, best]
+        if training.patience:
+            stopper = ResumableEarlyStopping(training.patience)
+            stateful.append(stopper)
+            callbacks.append(stopper)
+        callbacks.append(history)
+        tensorboard = _tensorboard(layout)
+        if tensorboard is not None:
+            callbacks.append(tensorboard)
+        backup = RunBackup(layout.backup, stateful=stateful)
+        callbacks.append(backup)  # last: it records the others' updated state
+
+        initial_epoch = backup.restore(model) if resume else 0
+        if resume:
+            logger.info("resuming %s at epoch %d", layout.root, initial_epoch)
+        # The data order of epoch e must not depend on whether the process
+        # was restarted: one repetition of the (seeded, reshuffling) split
+        # per epoch, and a resumed run skips the epochs already done.
+        train_ds = bundle.train.take(steps).repeat()
+        if initial_epoch:
+            train_ds = train_ds.skip(initial_epoch * steps)
+        val_ds = bundle.val
+        if training.validation_steps:
+            val_ds = val_ds.take(training.validation_steps)
+        # A known length keeps Keras from warning that validation "ran out of data".
+        val_ds = val_ds.apply(
+            tf.data.experimental.assert_cardinality(_cardinality(val_ds))
+        )
+        started = time.time()
+        if initial_epoch < training.epochs:
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=training.epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps,
+                callbacks=callbacks,
+                shuffle=False,  # the data pipeline shuffles, seeded per epoch
+                verbose=verbose,
+            )
+        elapsed = time.time() - started
+        epochs_done = history.rows[-1]["epoch"] if history.rows else initial_epoch
+        if nan_guard.fired_at is not None:
+            _write_run_info(layout, status="failed", reason="non-finite loss")
+            epoch, batch = nan_guard.fired_at
+            if layout.best.exists():
+                kept = f"the best weights so far are in {layout.best}"
+            elif (layout.backup / RunBackup.STATE).exists():
+                kept = f"the last good state is in {layout.backup}"
+            else:
+                kept = "no finite weights were saved (lower training.learning_rate)"
+            raise RunFailed(
+                f"training stopped: the loss became NaN/Inf in epoch {epoch}, batch {batch}; {kept}"
+            )
+        atomic_save_weights(model, layout.final)
+        if not layout.best.exists():  # no validation value was ever finite
+            shutil.copyfile(layout.final, layout.best)
+        summary = {
+            "status": "finished",
+            "epochs_completed": epochs_done,
+            "best_val_loss": None if math.isinf(best.best) else best.best,
+            "best_epoch": best.best_epoch,
+            "train_seconds": round(elapsed, 2),
+            "stopped_early": epochs_done < training.epochs,
+        }
+        _write_run_info(layout, **summary)
+        shutil.rmtree(layout.backup, ignore_errors=True)
+        logger.info("run finished: %s", layout.root)
+        return dict(summary, run_dir=str(layout.root))
+    finally:
+        logging.getLogger("keras_svq").removeHandler(handler)
+        handler.close()
+
+
+def _worker_output_dir(strategy, output_dir):
+    """Under multi-worker training every worker saves (saving is collective),
+    but only the chief into the run folder; the others into a hidden sibling."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    task_id = getattr(resolver, "task_id", 0) or 0
+    is_chief = task_type in (None, "chief") or (
+        task_type == "worker"
+        and task_id == 0
+        and "chief" not in (resolver.cluster_spec().as_dict() or {})
+    )
+    if is_chief:
+        return output_dir
+    output_dir = pathlib.Path(output_dir)
+    return output_dir.with_name(f".{output_dir.name}.{task_type}-{task_id}")
+
+
+def _check_shapes(model, bundle):
+    expected = (bundle.input_length, *bundle.frame_shape)
+    got = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
+    if got is not None and tuple(got) != tuple(expected):
+        raise UserError(
+            f"The model expects inputs {got} but the data give {expected}; "
+            "make model.input_length/height/width/channels match the data section"
+        )
+
+
+def _tensorboard(layout):
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return None
+    return keras.callbacks.TensorBoard(str(layout.logs / "tensorboard"))
+
+
+# ------------------------------------------------------------- reloading
+
+
+def load_run(run_dir):
+    """The config and `run.json` of a run folder (validated)."""
+    layout = RunLayout(run_dir)
+    if not layout.root.is_dir():
+        raise UserError(f"Run folder not found: {layout.root}")
+    if not layout.config.exists():
+        raise UserError(f"{layout.root} is not a keras-svq run (no {CONFIG_FILE})")
+    config = config_lib.load_yaml(layout.config)
+    config_lib.validate(config)
+    info = read_json(layout.run) if layout.run.exists() else {}
+    return layout, config, info
+
+
+def default_weights(layout):
+    for path in (layout.best, layout.final):
+        if path.exists():
+            return path
+    raise UserError(f"{layout.root} has no checkpoint yet (train it first)")
+
+
+def load_trained_model(config, weights):
+    keras.config.set_dtype_policy("float32")
+    model = build_model(config)
+    load_weights_checked(model, weights)
+    return model
+
+
+def normalizer_from_info(info):
+    from keras_svq.data.normalizer import Normalizer
+
+    if "normalizer" not in info:
+        raise UserError("run.json has no normalizer; the run did not start properly")
+    return Normalizer.from_config(info["normalizer"])

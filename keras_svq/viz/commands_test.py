@@ -1,0 +1,96 @@
+import argparse
+
+import numpy as np
+import pytest
+
+from keras_svq.io_utils import UserError
+from keras_svq.viz import commands
+from keras_svq.viz.viz_testing import train_tiny_run
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return train_tiny_run(tmp_path_factory.mktemp("runs") / "tiny_svq")
+
+
+def _parse(add_arguments, argv):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_plot_command_writes_every_figure(run_dir, capsys):
+    from PIL import Image
+
+    args = _parse(
+        commands.add_plot_arguments,
+        ["--run", str(run_dir), "--gif", "--max-examples", "8"],
+    )
+    assert commands.plot_command(args) == 0
+    plots = run_dir / "plots"
+    expected = {
+        "training_curves.png",
+        "svq_sparsity.png",
+        "skill_by_lead.png",
+        "forecast_example_0.png",
+        "forecast_example_0.gif",
+        "code_weights.png",
+        "codebook_usage.png",
+        "codebook_projection.png",
+    }
+    assert expected <= {p.name for p in plots.iterdir()}
+    for name in expected:
+        path = plots / name
+        assert path.stat().st_size > 1000
+        with Image.open(path) as image:
+            assert min(image.size) > 200
+    assert str(plots / "skill_by_lead.png") in capsys.readouterr().out
+
+
+def test_explain_command_end_to_end(run_dir):
+    for method in ("saliency", "gradcam"):
+        args = _parse(
+            commands.add_explain_arguments,
+            [
+                "--run",
+                str(run_dir),
+                "--region",
+                "4:8,4:8",
+                "--lead",
+                "2",
+                "--method",
+                method,
+            ],
+        )
+        assert commands.explain_command(args) == 0
+        png = run_dir / "explain" / f"{method}_lead2.png"
+        assert png.stat().st_size > 1000
+        with np.load(png.with_suffix(".npz")) as saved:
+            assert saved["maps"].shape == (4, 16, 16)
+            assert np.isfinite(saved["maps"]).all()
+
+
+def test_explain_errors_are_user_errors(run_dir, tmp_path):
+    with pytest.raises(UserError, match=r"`lead` must be in \[1, 4\]"):
+        commands.explain_run(run_dir, region="4:8,4:8", lead=9)
+    with pytest.raises(UserError, match="softmax"):
+        commands.explain_run(run_dir, region="4:8,4:8", lead=1, method="scorecam")
+    with pytest.raises(UserError, match="ROW_START"):
+        commands.explain_run(run_dir, region="4-8", lead=1)
+    with pytest.raises(UserError, match="Run folder not found"):
+        commands.write_run_plots(tmp_path / "missing")
+
+
+def test_model_plots_from_config_and_weights(run_dir, tmp_path):
+    # What `keras-svq evaluate --config FILE --weights FILE --output-dir DIR` writes.
+    from keras_svq.training import trainer
+
+    layout, config, _ = trainer.load_run(run_dir)
+    run = commands.load_model_data(config, trainer.default_weights(layout), name="tiny")
+    written = commands.write_model_plots(
+        run, tmp_path / "plots", example=1, max_examples=4
+    )
+    assert {"skill_by_lead", "forecast_example_1", "codebook_usage"} <= set(written)
+    assert all(path.stat().st_size > 1000 for path in written.values())
+    with pytest.raises(UserError, match="--example must be in"):
+        commands.write_model_plots(run, tmp_path / "plots", example=99, max_examples=4)

@@ -1,0 +1,123 @@
+"""PredRNN as a keras-svq backbone."""
+
+import keras
+
+from zoo.predrnn.predrnn_stack import PredRNNStack
+from zoo.recurrent.recurrent_backbone import RecurrentBackbone
+from zoo.recurrent.recurrent_stack import check_hidden_dims
+
+
+@keras.saving.register_keras_serializable(package="keras_svq")
+class PredRNNBackbone(RecurrentBackbone):
+    """PredRNN forecaster: stacked ST-LSTM cells with a zigzag memory.
+
+    Frames are folded into patches, a stack of `SpatioTemporalLSTMCell`s runs
+    over the observed frames and then auto-regressively (see
+    `RecurrentPredictor`); a bias-free 1x1 conv reads the next frame out.
+    This is OpenSTL's `PredRNN_Model`; its checkpoints load with
+    `zoo.recurrent.load_recurrent_state_dict`. Train with scheduled sampling
+    by wrapping the backbone in `ScheduledSamplingModel`.
+
+    Args:
+        input_length: int. T_in (`pre_seq_length`).
+        output_length: int. T_out (`aft_seq_length`).
+        height: int. H, a multiple of `patch_size`.
+        width: int. W, a multiple of `patch_size`.
+        channels: int. C.
+        hidden_dims: list of int, all equal. Channels per layer
+            (`num_hidden`). Defaults to `(128, 128, 128, 128)`.
+        kernel_size: int. Odd gate-conv kernel (`filter_size`). Defaults to 5.
+        stride: int. Must be 1. Defaults to 1.
+        patch_size: int. Defaults to 4.
+        layer_norm: bool. Defaults to False.
+        reverse_scheduled_sampling: bool. Train with reverse scheduled
+            sampling (see `ScheduledSamplingModel`); inference is unchanged.
+            Defaults to False.
+        dtype: the dtype policy. Defaults to None.
+
+    Call arguments:
+        inputs: `(B, input_length, height, width, channels)`.
+
+    Returns:
+        `(B, output_length, height, width, channels)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    from zoo.recurrent import PredRNNBackbone
+
+    model = PredRNNBackbone(4, 4, 16, 16, 1, hidden_dims=[8, 8],
+                            kernel_size=3, patch_size=2)
+    y = model(np.random.rand(2, 4, 16, 16, 1).astype("float32"))  # (2, 4, 16, 16, 1)
+    ```
+
+    Reference:
+        Wang et al., "PredRNN: Recurrent Neural Networks for Predictive
+        Learning using Spatiotemporal LSTMs", NeurIPS 2017,
+        https://dl.acm.org/doi/abs/10.5555/3294771.3294855
+    """
+
+    stack_class = PredRNNStack
+
+    def __init__(
+        self,
+        input_length,
+        output_length,
+        height,
+        width,
+        channels,
+        hidden_dims=(128, 128, 128, 128),
+        kernel_size=5,
+        stride=1,
+        patch_size=4,
+        layer_norm=False,
+        reverse_scheduled_sampling=False,
+        dtype=None,
+        **kwargs,
+    ):
+        self.check_frames(
+            input_length, output_length, height, width, channels, patch_size
+        )
+        hidden_dims = check_hidden_dims(hidden_dims, equal=True)
+        stack = self.stack_class(
+            hidden_dims,
+            patch_size * patch_size * channels,
+            kernel_size=kernel_size,
+            stride=stride,
+            layer_norm=layer_norm,
+            dtype=dtype,
+            name="stack",
+            **self.stack_options(input_length, output_length),
+        )
+        super().__init__(
+            stack,
+            input_length,
+            output_length,
+            height,
+            width,
+            channels,
+            patch_size=patch_size,
+            reverse_scheduled_sampling=reverse_scheduled_sampling,
+            dtype=dtype,
+            **kwargs,
+        )
+        self.hidden_dims = hidden_dims
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.layer_norm = bool(layer_norm)
+        self.reverse_scheduled_sampling = bool(reverse_scheduled_sampling)
+
+    def stack_options(self, input_length, output_length):
+        """Extra constructor arguments of `stack_class` (for subclasses)."""
+        return {}
+
+    def get_config(self):
+        return {
+            **self.base_config(),
+            "hidden_dims": self.hidden_dims,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "layer_norm": self.layer_norm,
+            "reverse_scheduled_sampling": self.reverse_scheduled_sampling,
+        }

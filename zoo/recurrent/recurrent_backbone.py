@@ -1,0 +1,142 @@
+"""The functional model every recurrent backbone of the zoo is."""
+
+import keras
+
+from zoo.recurrent.recurrent_predictor import RecurrentPredictor
+
+
+def check_positive_ints(**values):
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"`{name}` must be a positive integer. Received: {name}={value!r}"
+            )
+
+
+@keras.saving.register_keras_serializable(package="keras_svq")
+class RecurrentBackbone(keras.Model):
+    """`(B, T_in, H, W, C) -> (B, T_out, H, W, C)` around a `RecurrentPredictor`.
+
+    Subclasses (`ConvLSTMBackbone`, `PredRNNBackbone`, ...) validate their
+    arguments, build their `RecurrentStack` and call this constructor, which
+    makes the functional graph `frames -> predictor -> frames`. Inference is
+    the reference's evaluation path (pure auto-regression over the future
+    frames). Scheduled sampling, which needs the future frames, is applied
+    during `fit` by wrapping the backbone in `ScheduledSamplingModel`.
+
+    Args:
+        stack: a `RecurrentStack`.
+        input_length, output_length, height, width, channels: int.
+        patch_size: int.
+        reverse_scheduled_sampling: bool.
+        dtype: the dtype policy. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        stack,
+        input_length,
+        output_length,
+        height,
+        width,
+        channels,
+        patch_size=1,
+        reverse_scheduled_sampling=False,
+        dtype=None,
+        **kwargs,
+    ):
+        # === Layers ===
+        predictor = RecurrentPredictor(
+            stack,
+            input_length,
+            output_length,
+            patch_size=patch_size,
+            reverse_scheduled_sampling=reverse_scheduled_sampling,
+            dtype=dtype,
+            name="predictor",
+        )
+
+        # === Functional Model ===
+        inputs = keras.Input(
+            shape=(input_length, height, width, channels), name="frames"
+        )
+        outputs = predictor(inputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.predictor = predictor
+        self.stack = stack
+        self.input_length = input_length
+        self.output_length = output_length
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.patch_size = patch_size
+
+    @staticmethod
+    def check_frames(input_length, output_length, height, width, channels, patch_size):
+        check_positive_ints(
+            input_length=input_length,
+            output_length=output_length,
+            height=height,
+            width=width,
+            channels=channels,
+            patch_size=patch_size,
+        )
+        for name, size in (("height", height), ("width", width)):
+            if size % patch_size:
+                lower = size - size % patch_size
+                options = [s for s in (lower, lower + patch_size) if s > 0]
+                raise ValueError(
+                    f"`{name}` must be a multiple of `patch_size`={patch_size}; the "
+                    f"nearest sizes that work are {options} (pad or crop the frames). "
+                    f"Received: {name}={size}"
+                )
+
+    def base_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "input_length": self.input_length,
+            "output_length": self.output_length,
+            "height": self.height,
+            "width": self.width,
+            "channels": self.channels,
+            "patch_size": self.patch_size,
+        }
+
+    def get_config(self):
+        raise NotImplementedError
+
+    @classmethod
+    def list_presets(cls):
+        """Names of the YAML presets (`zoo/presets/`) that build this backbone."""
+        from zoo import presets
+
+        return presets.list_presets(backbone=cls.__name__)
+
+    @classmethod
+    def get_preset(cls, name):
+        """The experiment mapping of the preset `name`, which must build `cls`."""
+        from zoo import presets
+
+        return presets.load_preset(name, backbone=cls.__name__)
+
+    @classmethod
+    def from_preset(cls, preset, **overrides):
+        """A freshly initialised backbone with an official config's settings.
+
+        Args:
+            preset: str. A preset name of this backbone (see `list_presets()`),
+                e.g. `"weather_t2m/predrnn"`.
+            **overrides: constructor arguments that replace the preset's.
+        """
+        return cls(**{**cls.get_preset(preset)["model"], **overrides})
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)

@@ -1,0 +1,141 @@
+"""The PoolFormer block as a SimVP translator block."""
+
+import keras
+from keras import ops
+
+from keras_svq.layers import MLP
+from keras_svq.layers import DropPath
+from keras_svq.layers import LayerScale
+from zoo.translators.translator_registry import register_meta_block
+
+
+@keras.saving.register_keras_serializable(package="keras_svq")
+class PoolFormerBlock(keras.layers.Layer):
+    """A PoolFormer block: average pooling as the token mixer.
+
+    ```
+    x = x + drop_path(ls1 · (avg_pool(GN(x)) - GN(x)))
+    x = x + drop_path(ls2 · mlp(GN(x)))
+    ```
+
+    `GN` is a one-group GroupNorm (epsilon 1e-5); the pooling is stride 1
+    with `pool_size // 2` padding that is excluded from the averages; the MLP
+    is two 1x1 convs starting from `TruncatedNormal(0.02)`; the layer scales
+    start at 1e-5 (OpenSTL's `PoolFormerSubBlock`).
+
+    Args:
+        pool_size: int. Odd pooling window. Defaults to 3.
+        mlp_ratio: float. Hidden width of the MLP as a multiple of C.
+            Defaults to 4.0.
+        drop_rate: float. Dropout in the MLP. Defaults to 0.0.
+        drop_path_rate: float. Stochastic depth rate. Defaults to 0.1.
+        layer_scale_init_value: float. Defaults to 1e-5.
+
+    Call arguments:
+        inputs: a tensor `(B, H, W, C)`.
+        training: bool.
+
+    Example:
+
+    ```python
+    y = PoolFormerBlock(mlp_ratio=8.0)(np.zeros((2, 8, 8, 32)))
+    ```
+
+    Reference:
+        Yu et al., "MetaFormer Is Actually What You Need for Vision",
+        https://arxiv.org/abs/2111.11418
+    """
+
+    def __init__(
+        self,
+        pool_size=3,
+        mlp_ratio=4.0,
+        drop_rate=0.0,
+        drop_path_rate=0.1,
+        layer_scale_init_value=1e-5,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if (
+            isinstance(pool_size, bool)
+            or not isinstance(pool_size, int)
+            or (pool_size < 1 or pool_size % 2 == 0)
+        ):
+            raise ValueError(
+                f"`pool_size` must be a positive odd integer. Received: pool_size={pool_size!r}"
+            )
+        if mlp_ratio <= 0:
+            raise ValueError(
+                f"`mlp_ratio` must be positive. Received: mlp_ratio={mlp_ratio}"
+            )
+        self.pool_size = pool_size
+        self.mlp_ratio = mlp_ratio
+        self.drop_rate = drop_rate
+        self.drop_path_rate = drop_path_rate
+        self.layer_scale_init_value = layer_scale_init_value
+        self.drop_path = DropPath(
+            drop_path_rate, dtype=self.dtype_policy, name="drop_path"
+        )
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        common = dict(dtype=self.dtype_policy)
+        self.norm1 = keras.layers.GroupNormalization(
+            1, epsilon=1e-5, name="norm1", **common
+        )
+        self.norm2 = keras.layers.GroupNormalization(
+            1, epsilon=1e-5, name="norm2", **common
+        )
+        self.mlp = MLP(
+            int(dim * self.mlp_ratio), dropout_rate=self.drop_rate, name="mlp", **common
+        )
+        self.layer_scale_1 = LayerScale(
+            self.layer_scale_init_value, name="layer_scale_1", **common
+        )
+        self.layer_scale_2 = LayerScale(
+            self.layer_scale_init_value, name="layer_scale_2", **common
+        )
+        for layer in (
+            self.norm1,
+            self.norm2,
+            self.mlp,
+            self.layer_scale_1,
+            self.layer_scale_2,
+        ):
+            layer.build(input_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        y = self.norm1(inputs)
+        # "same" average pooling excludes the padding from each average, as
+        # torch's `count_include_pad=False`.
+        branch = ops.average_pool(y, self.pool_size, strides=1, padding="same") - y
+        x = inputs + self.drop_path(self.layer_scale_1(branch), training=training)
+        branch = self.mlp(self.norm2(x), training=training)
+        return x + self.drop_path(self.layer_scale_2(branch), training=training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "mlp_ratio": self.mlp_ratio,
+            "drop_rate": self.drop_rate,
+            "drop_path_rate": self.drop_path_rate,
+            "layer_scale_init_value": self.layer_scale_init_value,
+        }
+
+
+def _poolformer_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):
+    return PoolFormerBlock(
+        pool_size=3,
+        mlp_ratio=mlp_ratio,
+        drop_rate=drop_rate,
+        drop_path_rate=drop_path_rate,
+        name=name,
+    )
+
+
+register_meta_block("poolformer", _poolformer_factory)
