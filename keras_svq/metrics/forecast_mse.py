@@ -3,13 +3,11 @@
 import keras
 from keras import ops
 
-from keras_svq.metrics.frame_metric import FrameMetric
-from keras_svq.metrics.frame_metric import elements_per_frame
-from keras_svq.metrics.frame_metric import frame_sum
+from keras_svq.metrics.frame_metric import FrameErrorMetric
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class ForecastMSE(FrameMetric):
+class ForecastMSE(FrameErrorMetric):
     """Mean squared error as OpenSTL computes it, streamed over batches.
 
     Per frame, the squared error summed over `C*H*W` (traffic, video) or
@@ -33,16 +31,9 @@ class ForecastMSE(FrameMetric):
     """
 
     def __init__(self, spatial_norm=False, mean=None, std=None, name="mse", dtype=None):
-        super().__init__(mean=mean, std=std, name=name, dtype=dtype)
-        self.spatial_norm = bool(spatial_norm)
+        super().__init__(
+            spatial_norm=spatial_norm, mean=mean, std=std, name=name, dtype=dtype
+        )
 
-    def frame_values(self, y_true, y_pred):
-        values = frame_sum(ops.square(y_pred - y_true))
-        if self.spatial_norm:
-            values = values / elements_per_frame(y_true)
-        return values
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"spatial_norm": self.spatial_norm})
-        return config
+    def elementwise_error(self, diff):
+        return ops.square(diff)

@@ -85,3 +85,37 @@ def frame_sum(values):
 def elements_per_frame(x):
     shape = ops.shape(x)
     return ops.cast(shape[2] * shape[3] * shape[4], "float32")
+
+
+class FrameErrorMetric(FrameMetric):
+    """A per-frame error of OpenSTL: `error(pred - true)` summed over `C*H*W`.
+
+    With `spatial_norm=True` (weather) the sum becomes a per-element mean.
+    Subclasses set `elementwise_error(diff)`.
+
+    Args:
+        spatial_norm: bool. Per-element mean instead of per-frame sum.
+            Defaults to False.
+        mean: per-channel offset for denormalisation, or None.
+        std: per-channel scale for denormalisation, or None.
+        name: str. The metric's name.
+        dtype: accumulator dtype.
+    """
+
+    def __init__(self, spatial_norm=False, mean=None, std=None, name=None, dtype=None):
+        super().__init__(mean=mean, std=std, name=name, dtype=dtype)
+        self.spatial_norm = bool(spatial_norm)
+
+    def elementwise_error(self, diff):
+        raise NotImplementedError
+
+    def frame_values(self, y_true, y_pred):
+        values = frame_sum(self.elementwise_error(y_pred - y_true))
+        if self.spatial_norm:
+            values = values / elements_per_frame(y_true)
+        return values
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"spatial_norm": self.spatial_norm})
+        return config
