@@ -470,18 +470,30 @@ def test_summary_of_a_recurrent_preset(capsys):
     assert lines[-2] == "total params: 14928384"
 
 
-def test_train_names_the_missing_scheduled_sampling(tmp_path, capsys):
-    err = _user_error(
-        [
-            "train",
-            "--preset",
-            "weather_t2m/predrnn",
-            "--data-dir",
-            str(tmp_path),
-            "--output-dir",
-            str(tmp_path / "run"),
-        ],
-        capsys,
-    )
-    assert "training.scheduled_sampling" in err
-    assert not (tmp_path / "run").exists()
+def test_recurrent_run_with_scheduled_sampling(tmp_path, capsys):
+    """A PredRNN run trains its ScheduledSamplingModel wrapper (the preset's
+    `training.scheduled_sampling`); evaluation and predictions use the backbone."""
+    config = tiny_config(write_series(tmp_path / "series.npy"), svq=False)
+    config["backbone"] = "PredRNNBackbone"
+    config["model"] = {
+        "input_length": 4,
+        "output_length": 4,
+        "height": 16,
+        "width": 16,
+        "channels": 1,
+        "hidden_dims": [8, 8],
+        "kernel_size": 3,
+        "patch_size": 2,
+        "reverse_scheduled_sampling": True,
+    }
+    config["training"]["scheduled_sampling"] = {
+        "reverse_sampling_start": 2,
+        "reverse_sampling_stop": 6,
+    }
+    path = write_config(tmp_path / "predrnn.yaml", config)
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(path), "--output-dir", str(run)]) == 0
+    assert main(["evaluate", "--run", str(run), "--num-plots", "0"]) == 0
+    metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
+    assert np.isfinite(metrics["physical"]["mse"])
+    capsys.readouterr()

@@ -315,15 +315,6 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
     output_dir = _worker_output_dir(strategy, output_dir)
     layout = RunLayout(output_dir)
     training = config_lib.training_config(config["training"])
-    if training.scheduled_sampling is not None:
-        # The checkpoints, resumption and export work on the model that is
-        # fitted; fitting the `ScheduledSamplingModel` wrapper while saving
-        # only the backbone is not wired in yet.
-        raise UserError(
-            "training.scheduled_sampling is not supported by `keras-svq train` yet "
-            "(train with zoo.recurrent.ScheduledSamplingModel in Python, or pass "
-            "--set training.scheduled_sampling=null to train without it)"
-        )
     if data_dir is not None and "dataset" in config["data"]:
         config = dict(
             config,
@@ -337,6 +328,10 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
     bundle = build_data(config)
     with strategy.scope():
         model = build_model(config)
+        # What `fit` trains, checkpoints and resumes: the backbone, or its
+        # scheduled-sampling wrapper (whose weights are the backbone's plus
+        # the sampling step); evaluation and export use the backbone.
+        fitted = _fitted_model(model, training.scheduled_sampling)
     _check_shapes(model, bundle)
     steps = _cardinality(bundle.train)
     if training.steps_per_epoch:
@@ -346,7 +341,7 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
             "The training split has no complete batch; lower data.batch_size"
         )
     with strategy.scope():
-        model.compile(
+        fitted.compile(
             optimizer=get_optimizer(training, get_schedule(training, steps)),
             loss=get_loss(training),
             jit_compile=training.jit_compile,
@@ -390,7 +385,7 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         backup = RunBackup(layout.backup, stateful=stateful)
         callbacks.append(backup)  # last: it records the others' updated state
 
-        initial_epoch = backup.restore(model) if resume else 0
+        initial_epoch = backup.restore(fitted) if resume else 0
         if resume:
             logger.info("resuming %s at epoch %d", layout.root, initial_epoch)
         # The data order of epoch e must not depend on whether the process
@@ -399,6 +394,8 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         train_ds = bundle.train.take(steps).repeat()
         if initial_epoch:
             train_ds = train_ds.skip(initial_epoch * steps)
+        if fitted is not model:  # scheduled sampling reads the future frames
+            train_ds = train_ds.map(type(fitted).pack)
         val_ds = bundle.val
         if training.validation_steps:
             val_ds = val_ds.take(training.validation_steps)
@@ -408,7 +405,7 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         )
         started = time.time()
         if initial_epoch < training.epochs:
-            model.fit(
+            fitted.fit(
                 train_ds,
                 validation_data=val_ds,
                 epochs=training.epochs,
@@ -432,7 +429,7 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
             raise RunFailed(
                 f"training stopped: the loss became NaN/Inf in epoch {epoch}, batch {batch}; {kept}"
             )
-        atomic_save_weights(model, layout.final)
+        atomic_save_weights(fitted, layout.final)
         if not layout.best.exists():  # no validation value was ever finite
             shutil.copyfile(layout.final, layout.best)
         summary = {
@@ -510,10 +507,31 @@ def default_weights(layout):
     raise UserError(f"{layout.root} has no checkpoint yet (train it first)")
 
 
+def _fitted_model(model, scheduled_sampling):
+    """`model`, or its `ScheduledSamplingModel` when the run samples schedules."""
+    if scheduled_sampling is None:
+        return model
+    from zoo.recurrent import ScheduledSamplingModel
+
+    if not hasattr(model, "predictor"):
+        raise UserError(
+            "training.scheduled_sampling needs a recurrent backbone (ConvLSTM, "
+            f"PredRNN, ...); {type(model).__name__} has none: set it to null"
+        )
+    wrapper = ScheduledSamplingModel(model, **scheduled_sampling)
+    # Built by one call, so that checkpoints load into it (resume, evaluate).
+    wrapper(np.zeros((1, *model.input_shape[1:]), "float32"), training=False)
+    return wrapper
+
+
 def load_trained_model(config, weights):
+    """The trained backbone of a run, from a checkpoint written by `train`."""
     keras.config.set_dtype_policy("float32")
     model = build_model(config)
-    load_weights_checked(model, weights)
+    scheduled_sampling = config_lib.training_config(
+        config["training"]
+    ).scheduled_sampling
+    load_weights_checked(_fitted_model(model, scheduled_sampling), weights)
     return model
 
 

@@ -420,12 +420,6 @@ def generate(repo):
             "Run: keras-svq train --preset "
             f"{dataset}/{name} --data-dir DATA"
         )
-        if "scheduled_sampling" in preset["training"]:
-            header += (
-                "\n`keras-svq train` does not run scheduled sampling yet: add "
-                "--set training.scheduled_sampling=null\n(or fit "
-                "zoo.recurrent.ScheduledSamplingModel in Python)."
-            )
         quantizer = preset["model"].get("quantizer")
         if (
             quantizer
