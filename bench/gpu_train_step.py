@@ -6,13 +6,19 @@ quantizer, with a frozen SVQ and with a learnable SVQ (K 10000, hidden 128):
 training samples/s of `model.fit` and peak accelerator memory, at batch 16 and
 at the largest batch that fits, in float32 and mixed precision. Every
 (backend, precision, model) runs in its own process so that peak memory is
-its own. The output is a table and the SVQ/SimVP time ratios; with
+its own. `--largest` searches powers of two from a guess extrapolated from
+the peak memory at `--batch` (two or three runs per model, so one device call
+holds them). The output is a table and the SVQ/SimVP time ratios; with
 `--compare FILE` (a JSON list of rows measured elsewhere, e.g. the official
 PyTorch code on the same GPU, with the keys printed here) it adds those rows
 and the ratios against them.
 
     python bench/gpu_train_step.py --backends jax --precisions float32 mixed_bfloat16
+    python bench/gpu_train_step.py --backends jax torch --largest --compare official.json
     python bench/gpu_train_step.py --smoke          # tiny shapes, any CPU backend
+
+On torch, Keras runs eagerly (`jit_compile="auto"`): torch.compile fails on
+SimVP with torch 2.13's inductor; `--torch-compile` tries it anyway.
 
 Nothing here needs TensorFlow: the data are in-memory numpy arrays.
 """
@@ -75,6 +81,23 @@ def _peak_memory_gib():
     return float("nan")
 
 
+def _device_memory_gib():
+    """The accelerator's usable memory, or NaN on the CPU."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        stats = jax.devices()[0].memory_stats() or {}
+        return stats.get("bytes_limit", float("nan")) / 2**30
+    if keras.backend.backend() == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_properties(0).total_memory / 2**30
+    return float("nan")
+
+
 def _device_name():
     import keras
 
@@ -123,7 +146,15 @@ def run_worker(variant, precision, batch_size, steps, smoke, jit):
     if quantizer and smoke:
         quantizer = dict(quantizer, codebook_size=64, hidden_dim=16)
     model = zoo.SimVPBackbone(**shape, quantizer=quantizer)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae", jit_compile=jit)
+    # "auto" compiles with XLA on JAX and TensorFlow and runs eagerly on torch:
+    # Keras' `jit_compile=True` there means torch.compile, whose inductor
+    # fails on SimVP ("cannot determine truth value of Relational", torch
+    # 2.13); `--torch-compile` tries it anyway.
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="mae",
+        jit_compile=jit,
+    )
     frames = (shape["input_length"], shape["height"], shape["width"], shape["channels"])
     rng = np.random.default_rng(0)
     n = batch_size * steps
@@ -151,6 +182,7 @@ def run_worker(variant, precision, batch_size, steps, smoke, jit):
         "step_s": seconds,
         "samples_per_s": batch_size / seconds,
         "peak_gib": _peak_memory_gib(),
+        "device_gib": _device_memory_gib(),
         "params": params,
     }
 
@@ -173,6 +205,8 @@ def _spawn(backend, variant, precision, batch_size, args):
         command.append("--smoke")
     if args.no_jit:
         command.append("--no-jit")
+    if args.torch_compile:
+        command.append("--torch-compile")
     proc = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=args.timeout
     )
@@ -188,14 +222,40 @@ def _spawn(backend, variant, precision, batch_size, args):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _largest_batch(backend, variant, precision, args, rows):
-    """Doubles the batch from 2x16 until a run fails; returns the last that ran."""
-    best, batch = None, 32
-    while batch <= args.max_batch:
+def _first_guess(row, args):
+    """A power-of-two batch that should fit, from the measured peak memory.
+
+    Peak memory grows about linearly with the batch, so `--batch` samples'
+    peak extrapolated to 80% of the device's memory is a safe start; the
+    search then needs two or three runs instead of doubling from the start.
+    """
+    import math
+
+    start = 2 * args.batch
+    peak, total = row.get("peak_gib", math.nan), row.get("device_gib", math.nan)
+    if not (peak > 0 and total > 0):  # NaN on the CPU
+        return start
+    guess = args.batch * 0.8 * total / peak
+    while start * 2 <= min(guess, args.max_batch):
+        start *= 2
+    return start
+
+
+def _largest_batch(backend, variant, precision, args, rows, first_row):
+    """Searches powers of two from a first guess: doubles while runs fit,
+    halves while they fail; keeps the largest batch that ran."""
+    batch = _first_guess(first_row, args)
+    best, tried = None, {}
+    while args.batch < batch <= args.max_batch and batch not in tried:
         row = _spawn(backend, variant, precision, batch, args)
-        if "error" in row:
+        tried[batch] = "error" not in row
+        if tried[batch]:
+            best = row
+            batch *= 2
+        elif best is None:
+            batch //= 2
+        else:
             break
-        best, batch = row, batch * 2
     if best is not None:
         best["largest"] = True
         rows.append(best)
@@ -223,7 +283,7 @@ def print_table(rows):
         )
 
 
-def print_ratios(rows):
+def print_ratios(rows, batch=16):
     def find(impl, model, precision, batch):
         for r in rows:
             if (
@@ -239,9 +299,9 @@ def print_ratios(rows):
     precisions = sorted({r["precision"] for r in rows})
     for precision in precisions:
         for impl in impls:
-            base = find(impl, "simvp", precision, 16)
+            base = find(impl, "simvp", precision, batch)
             for variant in ("simvp_svq_frozen", "simvp_svq_learnable"):
-                row = find(impl, variant, precision, 16)
+                row = find(impl, variant, precision, batch)
                 if base and row:
                     print(
                         f"{impl} {precision}: {variant} step time = "
@@ -253,8 +313,8 @@ def print_ratios(rows):
             for other in others:
                 for variant in VARIANTS:
                     a, b = (
-                        find(mine, variant, precision, 16),
-                        find(other, variant, precision, 16),
+                        find(mine, variant, precision, batch),
+                        find(other, variant, precision, batch),
                     )
                     if a and b:
                         print(
@@ -279,7 +339,7 @@ def main():
         action="store_true",
         help="also search the largest batch that fits (doubling)",
     )
-    parser.add_argument("--max-batch", type=int, default=4096)
+    parser.add_argument("--max-batch", type=int, default=4096)  # for --largest
     parser.add_argument(
         "--compare", help="JSON rows measured elsewhere, e.g. the official code"
     )
@@ -287,18 +347,24 @@ def main():
         "--smoke", action="store_true", help="tiny shapes, for CPU checks"
     )
     parser.add_argument("--no-jit", action="store_true")
+    parser.add_argument(
+        "--torch-compile",
+        action="store_true",
+        help="jit_compile=True on every backend (torch.compile on torch)",
+    )
     parser.add_argument("--timeout", type=int, default=600)
     parser.add_argument("--output", help="also write the rows as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        jit = False if args.no_jit else ("auto", True)[args.torch_compile]
         row = run_worker(
             args.worker,
             args.precisions[0],
             args.batch,
             args.steps,
             args.smoke,
-            jit=not args.no_jit,
+            jit=jit,
         )
         print(json.dumps(row))
         return
@@ -308,14 +374,14 @@ def main():
             for variant in args.models:
                 rows.append(_spawn(backend, variant, precision, args.batch, args))
                 print(json.dumps(rows[-1]), flush=True)
-                if args.largest:
-                    _largest_batch(backend, variant, precision, args, rows)
+                if args.largest and "error" not in rows[-1]:
+                    _largest_batch(backend, variant, precision, args, rows, rows[-1])
     if args.compare:
         with open(args.compare) as handle:
             rows.extend(json.load(handle))
     print()
     print_table(rows)
-    print_ratios(rows)
+    print_ratios(rows, args.batch)
     if args.output:
         with open(args.output, "w") as handle:
             json.dump(rows, handle, indent=1)

@@ -113,12 +113,14 @@ def main():
         if not args.no_timing:
             train, infer = _time_fit_and_predict(model, args.batch, args.steps)
 
-        def fmt(value, spec):
-            return format(value, spec) if value is not None else "-"
+        def fmt(value, spec, width):
+            text = "-" if value is None else format(value, spec)
+            return f"{text:>{width}}"
 
         print(
-            f"{name:<24} {params:>11,} {fmt(pub_params, '>8.2f')}M {fmt(flops, '>8.2f')} "
-            f"{fmt(fps, '>8')} {fmt(mse, '>8.3f')} {train:>8.2f} {infer:>8.2f}",
+            f"{name:<24} {params:>11,} {fmt(pub_params, '.2f', 8)}{' ' if pub_params is None else 'M'} "
+            f"{fmt(flops, '.2f', 8)} {fmt(fps, 'd', 8)} {fmt(mse, '.3f', 8)} "
+            f"{train:>8.2f} {infer:>8.2f}",
             flush=True,
         )
         keras.backend.clear_session()

@@ -39,7 +39,9 @@ class SparseVectorQuantizer(Quantizer):
 
     There is no auxiliary loss and no straight-through estimator: the layer is
     fully differentiable. The codebook can be learned or frozen at its random
-    initialisation (`freeze_codebook=True`, the paper's "frozen" setting).
+    initialisation (`freeze_codebook=True`, the paper's "frozen" setting), and
+    the MLP can be frozen at its initialisation too (`freeze_projection=True`,
+    the paper's appendix ablation).
 
     When `output_activation` is None (the default, as in the paper), the layer
     never materialises the `(N, K)` weights: it computes the same function as
@@ -60,6 +62,10 @@ class SparseVectorQuantizer(Quantizer):
             `codebook_size`, as in the reference. Defaults to 128.
         freeze_codebook: bool. Keep the codebook at its initial random value
             (a non-trainable weight). Defaults to False.
+        freeze_projection: bool. Keep the MLP's kernels and biases at their
+            initial random values (non-trainable weights), so that only the
+            codebook (if not frozen too) learns; the reference's
+            `--freeze_projection`. Defaults to False.
         codebook_initializer: str or initializer. One of "normal" (N(0, 1)),
             "kaiming", "xavier", "trunc", "orthogonal", "sparse" (the
             reference's `init_method` values, drawn as torch draws them on a
@@ -106,6 +112,7 @@ class SparseVectorQuantizer(Quantizer):
         hidden_activation="relu",
         output_activation=None,
         linear=False,
+        freeze_projection=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -121,6 +128,7 @@ class SparseVectorQuantizer(Quantizer):
         self.codebook_size = codebook_size
         self.hidden_dim = hidden_dim
         self.freeze_codebook = bool(freeze_codebook)
+        self.freeze_projection = bool(freeze_projection)
         self.codebook_initializer = get_codebook_initializer(codebook_initializer)
         self._codebook_initializer_config = codebook_initializer
         self.hidden_activation = _get_activation(hidden_activation, "hidden_activation")
@@ -154,7 +162,7 @@ class SparseVectorQuantizer(Quantizer):
         self.input_dim = int(dim)
         # autocast=False: under mixed precision the quantizer reads its weights
         # in float32 and computes in float32 (see `call`).
-        dense = dict(autocast=False)
+        dense = dict(autocast=False, trainable=not self.freeze_projection)
         projection_in = self.input_dim
         if not self.linear:
             hidden = self.effective_hidden_dim
@@ -188,7 +196,7 @@ class SparseVectorQuantizer(Quantizer):
             shape=(self.codebook_size, self.input_dim),
             initializer=self.codebook_initializer,
             trainable=not self.freeze_codebook,
-            **dense,
+            autocast=False,
         )
         self.built = True
 
@@ -266,6 +274,7 @@ class SparseVectorQuantizer(Quantizer):
                 "codebook_size": self.codebook_size,
                 "hidden_dim": self.hidden_dim,
                 "freeze_codebook": self.freeze_codebook,
+                "freeze_projection": self.freeze_projection,
                 "codebook_initializer": initializer,
                 "linear": self.linear,
                 **activations,

@@ -176,6 +176,33 @@ class TestConstruction(TestCase):
         # Counted as PyTorch counts them (frozen codebook included).
         assert layer.count_params() == 8 * 16 + 16 + 16 * 64 + 64 + 64 * 8
 
+    @pytest.mark.parametrize("freeze_codebook", [False, True])
+    def test_freeze_projection(self, freeze_codebook):
+        layer = SparseVectorQuantizer(
+            codebook_size=64,
+            hidden_dim=16,
+            freeze_projection=True,
+            freeze_codebook=freeze_codebook,
+        )
+        layer.build((None, 8))
+        expected_trainable = [] if freeze_codebook else ["codebook"]
+        assert [v.name for v in layer.trainable_weights] == expected_trainable
+        assert layer.get_config()["freeze_projection"] is True
+        assert SparseVectorQuantizer.from_config(layer.get_config()).freeze_projection
+
+    def test_freeze_projection_trains_only_the_codebook(self):
+        inputs = keras.Input((8,))
+        layer = SparseVectorQuantizer(
+            codebook_size=64, hidden_dim=16, freeze_projection=True
+        )
+        model = keras.Model(inputs, layer(inputs))
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        before = {v.name: np.array(v) for v in layer.weights}
+        model.fit(_x((16, 8)), _x((16, 8), seed=1), epochs=1, verbose=0)
+        for variable in layer.weights:
+            changed = not np.array_equal(np.array(variable), before[variable.name])
+            assert changed == (variable.name == "codebook"), variable.name
+
     def test_paper_size_parameter_count(self):
         # SVQ on the WeatherBench-S t2m latent (D=32, K=10000, hidden 128)
         # adds 1,614,224 parameters in the official code.

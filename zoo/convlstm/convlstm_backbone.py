@@ -5,6 +5,7 @@ import keras
 from zoo.convlstm.convlstm_cell import CELL_VARIANTS
 from zoo.convlstm.convlstm_stack import ConvLSTMStack
 from zoo.recurrent.recurrent_backbone import RecurrentBackbone
+from zoo.recurrent.recurrent_backbone import check_choice
 from zoo.recurrent.recurrent_stack import check_hidden_dims
 
 
@@ -77,10 +78,7 @@ class ConvLSTMBackbone(RecurrentBackbone):
             input_length, output_length, height, width, channels, patch_size
         )
         hidden_dims = check_hidden_dims(hidden_dims)
-        if cell not in CELL_VARIANTS:
-            raise ValueError(
-                f"`cell` must be one of {list(CELL_VARIANTS)}. Received: cell={cell!r}"
-            )
+        check_choice("cell", cell, CELL_VARIANTS)
         stack = ConvLSTMStack(
             hidden_dims,
             patch_size * patch_size * channels,
@@ -99,21 +97,13 @@ class ConvLSTMBackbone(RecurrentBackbone):
             width,
             channels,
             patch_size=patch_size,
+            options={
+                "hidden_dims": hidden_dims,
+                "kernel_size": kernel_size,
+                "stride": stride,
+                "layer_norm": bool(layer_norm),
+                "cell": cell,
+            },
             dtype=dtype,
             **kwargs,
         )
-        self.hidden_dims = hidden_dims
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.layer_norm = bool(layer_norm)
-        self.cell = cell
-
-    def get_config(self):
-        return {
-            **self.base_config(),
-            "hidden_dims": self.hidden_dims,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "layer_norm": self.layer_norm,
-            "cell": self.cell,
-        }

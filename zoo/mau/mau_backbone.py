@@ -5,6 +5,7 @@ import keras
 from zoo.mau.mau_cell import CELL_MODES
 from zoo.mau.mau_stack import MAUStack
 from zoo.recurrent.recurrent_backbone import RecurrentBackbone
+from zoo.recurrent.recurrent_backbone import check_choice
 from zoo.recurrent.recurrent_stack import check_hidden_dims
 
 
@@ -71,10 +72,7 @@ class MAUBackbone(RecurrentBackbone):
             input_length, output_length, height, width, channels, patch_size
         )
         hidden_dims = check_hidden_dims(hidden_dims, equal=True)
-        if cell_mode not in CELL_MODES:
-            raise ValueError(
-                f"`cell_mode` must be one of {list(CELL_MODES)}. Received: cell_mode={cell_mode!r}"
-            )
+        check_choice("cell_mode", cell_mode, CELL_MODES)
         stack = MAUStack(
             hidden_dims,
             patch_size * patch_size * channels,
@@ -95,25 +93,15 @@ class MAUBackbone(RecurrentBackbone):
             width,
             channels,
             patch_size=patch_size,
+            options={
+                "hidden_dims": hidden_dims,
+                "kernel_size": kernel_size,
+                "stride": stride,
+                "downsample_factor": downsample_factor,
+                "attention_length": attention_length,
+                "cell_mode": cell_mode,
+                "decoder_mode": decoder_mode,
+            },
             dtype=dtype,
             **kwargs,
         )
-        self.hidden_dims = hidden_dims
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.downsample_factor = downsample_factor
-        self.attention_length = attention_length
-        self.cell_mode = cell_mode
-        self.decoder_mode = decoder_mode
-
-    def get_config(self):
-        return {
-            **self.base_config(),
-            "hidden_dims": self.hidden_dims,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "downsample_factor": self.downsample_factor,
-            "attention_length": self.attention_length,
-            "cell_mode": self.cell_mode,
-            "decoder_mode": self.decoder_mode,
-        }

@@ -78,17 +78,15 @@ class PhyDNetBackbone(RecurrentBackbone):
             width,
             channels,
             patch_size=1,
+            options={
+                "hidden_dims": hidden_dims,
+                "downsample_factor": downsample_factor,
+            },
             dtype=dtype,
             **kwargs,
         )
-        self.hidden_dims = hidden_dims
-        self.downsample_factor = downsample_factor
 
     def get_config(self):
-        config = self.base_config()
-        config.pop("patch_size")
-        return {
-            **config,
-            "hidden_dims": self.hidden_dims,
-            "downsample_factor": self.downsample_factor,
-        }
+        config = super().get_config()
+        config.pop("patch_size")  # always 1: PhyDNet downsamples instead
+        return config

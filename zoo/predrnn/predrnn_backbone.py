@@ -99,25 +99,17 @@ class PredRNNBackbone(RecurrentBackbone):
             channels,
             patch_size=patch_size,
             reverse_scheduled_sampling=reverse_scheduled_sampling,
+            options={
+                "hidden_dims": hidden_dims,
+                "kernel_size": kernel_size,
+                "stride": stride,
+                "layer_norm": bool(layer_norm),
+                "reverse_scheduled_sampling": bool(reverse_scheduled_sampling),
+            },
             dtype=dtype,
             **kwargs,
         )
-        self.hidden_dims = hidden_dims
-        self.kernel_size = kernel_size
-        self.stride = stride
-        self.layer_norm = bool(layer_norm)
-        self.reverse_scheduled_sampling = bool(reverse_scheduled_sampling)
 
     def stack_options(self, input_length, output_length):
         """Extra constructor arguments of `stack_class` (for subclasses)."""
         return {}
-
-    def get_config(self):
-        return {
-            **self.base_config(),
-            "hidden_dims": self.hidden_dims,
-            "kernel_size": self.kernel_size,
-            "stride": self.stride,
-            "layer_norm": self.layer_norm,
-            "reverse_scheduled_sampling": self.reverse_scheduled_sampling,
-        }

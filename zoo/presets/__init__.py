@@ -13,7 +13,8 @@ A preset name is `<dataset>/<model>`, the file `zoo/presets/<dataset>/<model>.ya
   recurrent baselines `convlstm`, `predrnn`, `predrnnpp`, `predrnnv2`, `mim`,
   `mau`, `e3dlstm`, `phydnet`; on `weather_t2m` also the paper's ablations
   (`simvp_<translator>_svq_learnable`, `simvp_gsta_<vq|rvq|...>`,
-  `simvp_gsta_svq_learnable_post`, `..._noise_0.1`, `..._relu_true_false`).
+  `simvp_gsta_svq_learnable_post`, `..._noise_0.1`, `..._relu_true_false`,
+  `simvp_gsta_svq_freeze_projection`, `simvp_gsta_svq_freeze_both`).
 
 These files are the only copy of the presets: `SimVPBackbone.from_preset` and
 the recurrent backbones' `from_preset` build from a preset's `model` section.

@@ -25,6 +25,7 @@ Official hyper-parameter -> preset key:
 | `batch_size` | `data.batch_size` |
 | `alpha` (TAU) | `training.loss: tau`, `training.tau_alpha` |
 | `noise`, `vq_type`, `hid_relu`/`out_relu` | `model.noise_rate`, `model.quantizer` (`quantizer_config_from_reference`), `model.quantizer.hidden_activation`/`output_activation` |
+| `freeze_projection` | `model.quantizer.freeze_projection` |
 | recurrent `num_hidden`, `filter_size`, `layer_norm` | `model.hidden_dims`, `kernel_size`, `layer_norm` |
 | MAU `sr_size`, `tau`, `model_mode`; PhyDNet `patch_size` | `model.downsample_factor`, `attention_length`, `decoder_mode`; `model.downsample_factor` |
 | PredRNNv2 `decouple_beta` | `model.decoupling_weight` |
@@ -217,7 +218,8 @@ def _ablation_name(folder, stem, cfg):
     if kind == "ablation_vq":
         return f"simvp_gsta_{_VQ_SUFFIXES[stem]}"
     if kind == "ablation_appendix" and cfg.get("freeze_projection"):
-        return None  # freezing the SVQ projection is no option of keras-svq
+        # freeze_projection.py and freeze_both.py (codebook frozen too).
+        return f"simvp_gsta_svq_{stem}"
     base = f"simvp_{_translator(cfg.get('model_type', OPENSTL_DEFAULTS['model_type']))}"
     if cfg.get("method") == "SimVPVQ":
         frozen = cfg["vq_kwargs"]["freeze_codebook"]
@@ -247,6 +249,8 @@ def _quantizer(cfg):
         "codebook_initializer": vq_kwargs.get("init_method", "normal"),
         "linear": not vq_kwargs.get("nonlinear", True),
     }
+    if cfg.get("freeze_projection"):
+        quantizer["freeze_projection"] = True
     for official, key in (
         ("hid_relu", "hidden_activation"),
         ("out_relu", "output_activation"),
@@ -424,11 +428,18 @@ def generate(repo):
         if (
             quantizer
             and quantizer["name"] == "svq"
+            and not quantizer.get("freeze_projection")  # named by the file
             and name.endswith("_frozen") != quantizer["freeze_codebook"]
         ):
             header += (
                 f"\nNote: the official file is named {filename} but sets "
                 f"freeze_codebook={quantizer['freeze_codebook']}; kept as published."
+            )
+        if quantizer and quantizer.get("freeze_projection"):
+            header += (
+                "\nNote: the reference freezes the projection when training starts, "
+                "so its trainable count\n(param_counts.json) still includes the "
+                "projection; here it is non-trainable from the start."
             )
         write_preset(HERE / dataset / f"{name}.yaml", preset, header)
         written.append(f"{dataset}/{name}")

@@ -131,8 +131,15 @@ def _check_counts(name):
         # official model counts as trainable.
         assert total == reference["total_params"], name
         return
-    assert trainable == reference["trainable_params"], name
     quantizer = config["model"]["quantizer"]
+    expected_trainable = reference["trainable_params"]
+    if quantizer and quantizer.get("freeze_projection"):
+        # The reference counts before its trainer freezes the SVQ projection
+        # (D -> hidden -> K, weights and biases); here it is frozen on build.
+        dim, codes = config["model"]["spatial_hidden_dim"], quantizer["codebook_size"]
+        hidden = min(quantizer["hidden_dim"], codes)
+        expected_trainable -= dim * hidden + hidden + hidden * codes + codes
+    assert trainable == expected_trainable, name
     if quantizer is None or quantizer["name"] == "svq":
         assert total == reference["total_params"], name
     # else: the EMA codebooks of the VQ baselines are non-trainable weights
@@ -147,6 +154,7 @@ def _check_counts(name):
         "taxibj/mau",
         "weather_t2m/simvp_gsta_vq",
         "weather_t2m/simvp_gsta_svq_learnable_post",
+        "weather_t2m/simvp_gsta_svq_freeze_both",
     ],
 )
 def test_parameter_counts_equal_the_reference(name):

@@ -13,13 +13,23 @@ def check_positive_ints(**values):
             )
 
 
+def check_choice(name, value, choices):
+    """Raises a ValueError naming `choices` when `value` is not one of them."""
+    if value not in choices:
+        raise ValueError(
+            f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}"
+        )
+
+
 @keras.saving.register_keras_serializable(package="keras_svq")
 class RecurrentBackbone(keras.Model):
     """`(B, T_in, H, W, C) -> (B, T_out, H, W, C)` around a `RecurrentPredictor`.
 
     Subclasses (`ConvLSTMBackbone`, `PredRNNBackbone`, ...) validate their
-    arguments, build their `RecurrentStack` and call this constructor, which
-    makes the functional graph `frames -> predictor -> frames`. Inference is
+    arguments (`check_frames`, `check_hidden_dims`, `check_choice`), build
+    their `RecurrentStack` and call this constructor with their own
+    constructor arguments as `options`, which makes the functional graph
+    `frames -> predictor -> frames` and the config. Inference is
     the reference's evaluation path (pure auto-regression over the future
     frames). Scheduled sampling, which needs the future frames, is applied
     during `fit` by wrapping the backbone in `ScheduledSamplingModel`.
@@ -29,6 +39,8 @@ class RecurrentBackbone(keras.Model):
         input_length, output_length, height, width, channels: int.
         patch_size: int.
         reverse_scheduled_sampling: bool.
+        options: dict. The subclass's other constructor arguments (validated
+            values): each becomes an attribute and a `get_config()` entry.
         dtype: the dtype policy. Defaults to None.
     """
 
@@ -42,6 +54,7 @@ class RecurrentBackbone(keras.Model):
         channels,
         patch_size=1,
         reverse_scheduled_sampling=False,
+        options=None,
         dtype=None,
         **kwargs,
     ):
@@ -72,6 +85,10 @@ class RecurrentBackbone(keras.Model):
         self.width = width
         self.channels = channels
         self.patch_size = patch_size
+        self.reverse_scheduled_sampling = bool(reverse_scheduled_sampling)
+        self._options = dict(options or {})
+        for name, value in self._options.items():
+            setattr(self, name, value)
 
     @staticmethod
     def check_frames(input_length, output_length, height, width, channels, patch_size):
@@ -93,7 +110,7 @@ class RecurrentBackbone(keras.Model):
                     f"Received: {name}={size}"
                 )
 
-    def base_config(self):
+    def get_config(self):
         return {
             "name": self.name,
             "trainable": self.trainable,
@@ -104,10 +121,8 @@ class RecurrentBackbone(keras.Model):
             "width": self.width,
             "channels": self.channels,
             "patch_size": self.patch_size,
+            **self._options,
         }
-
-    def get_config(self):
-        raise NotImplementedError
 
     @classmethod
     def list_presets(cls):

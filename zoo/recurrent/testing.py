@@ -19,12 +19,15 @@ TINY = {
     "patch_size": 2,
 }
 TINY_SHAPE = (2, 4, 16, 16, 1)
-T2M = {
-    "input_length": 12,
-    "output_length": 12,
-    "height": 32,
-    "width": 64,
-    "channels": 1,
+# MAU never patches its frames (it downsamples instead); PhyDNet's last
+# ConvLSTM width must be 64.
+TINY_MAU = {
+    **{k: v for k, v in TINY.items() if k != "patch_size"},
+    "attention_length": 2,
+}
+TINY_PHYDNET = {
+    **{k: v for k, v in TINY.items() if k not in ("kernel_size", "patch_size")},
+    "hidden_dims": [16, 64],
 }
 
 

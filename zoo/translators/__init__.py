@@ -6,6 +6,7 @@ from zoo.translators.incepu_block import IncepUBlock
 from zoo.translators.incepu_translator import IncepUTranslator
 from zoo.translators.meta_translator import MetaTranslator
 from zoo.translators.meta_translator import stochastic_depth_schedule
+from zoo.translators.metaformer_block import MetaFormerBlock
 from zoo.translators.tau_block import TAUBlock
 from zoo.translators.tau_block import TemporalAttention
 from zoo.translators.translator_registry import available_translators
@@ -18,6 +19,7 @@ __all__ = [
     "GatedSpatialAttention",
     "IncepUBlock",
     "IncepUTranslator",
+    "MetaFormerBlock",
     "MetaTranslator",
     "TAUBlock",
     "TemporalAttention",

@@ -3,11 +3,10 @@
 import keras
 from keras import ops
 
-from keras_svq.layers import DropPath
-from keras_svq.layers import LayerScale
 from keras_svq.layers import MixMLP
 from keras_svq.layers import TorchBatchNormalization
 from keras_svq.layers.mix_mlp import conv_fan_out_normal
+from zoo.translators.metaformer_block import MetaFormerBlock
 from zoo.translators.translator_registry import register_meta_block
 
 
@@ -110,7 +109,7 @@ class GatedSpatialAttention(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class GSTABlock(keras.layers.Layer):
+class GSTABlock(MetaFormerBlock):
     """The gSTA MetaFormer block of SimVP v2 (OpenSTL's `GASubBlock`).
 
     ```
@@ -149,6 +148,9 @@ class GSTABlock(keras.layers.Layer):
     """
 
     attention_class = GatedSpatialAttention
+    # gSTA creates its stochastic depth layer after its MLP: this keeps the
+    # seeds (and so the seeded initial weights) of existing models.
+    create_drop_path_in_build = True
 
     def __init__(
         self,
@@ -159,62 +161,33 @@ class GSTABlock(keras.layers.Layer):
         layer_scale_init_value=1e-2,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            mlp_ratio=mlp_ratio,
+            drop_rate=drop_rate,
+            drop_path_rate=drop_path_rate,
+            layer_scale_init_value=layer_scale_init_value,
+            **kwargs,
+        )
         self.kernel_size = kernel_size
-        self.mlp_ratio = mlp_ratio
-        self.drop_rate = drop_rate
-        self.drop_path_rate = drop_path_rate
-        self.layer_scale_init_value = layer_scale_init_value
 
-    def build(self, input_shape):
-        dim = input_shape[-1]
-        common = dict(dtype=self.dtype_policy)
-        self.norm1 = TorchBatchNormalization(name="norm1", **common)
-        self.attn = self.attention_class(self.kernel_size, name="attn", **common)
-        self.norm2 = TorchBatchNormalization(name="norm2", **common)
-        self.mlp = MixMLP(
+    def make_norm(self, name):
+        return TorchBatchNormalization(name=name, dtype=self.dtype_policy)
+
+    def make_attention(self, input_shape):
+        return self.attention_class(
+            self.kernel_size, name="attn", dtype=self.dtype_policy
+        )
+
+    def make_mlp(self, dim):
+        return MixMLP(
             int(dim * self.mlp_ratio),
             dropout_rate=self.drop_rate,
             name="mlp",
-            **common,
+            dtype=self.dtype_policy,
         )
-        self.layer_scale_1 = LayerScale(
-            self.layer_scale_init_value, name="layer_scale_1", **common
-        )
-        self.layer_scale_2 = LayerScale(
-            self.layer_scale_init_value, name="layer_scale_2", **common
-        )
-        self.drop_path = DropPath(self.drop_path_rate, name="drop_path", **common)
-        for layer in (
-            self.norm1,
-            self.attn,
-            self.norm2,
-            self.mlp,
-            self.layer_scale_1,
-            self.layer_scale_2,
-        ):
-            layer.build(input_shape)
-        self.built = True
-
-    def call(self, inputs, training=None):
-        x = inputs
-        branch = self.attn(self.norm1(x, training=training))
-        x = x + self.drop_path(self.layer_scale_1(branch), training=training)
-        branch = self.mlp(self.norm2(x, training=training), training=training)
-        return x + self.drop_path(self.layer_scale_2(branch), training=training)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "kernel_size": self.kernel_size,
-            "mlp_ratio": self.mlp_ratio,
-            "drop_rate": self.drop_rate,
-            "drop_path_rate": self.drop_path_rate,
-            "layer_scale_init_value": self.layer_scale_init_value,
-        }
+        return {**super().get_config(), "kernel_size": self.kernel_size}
 
 
 def _gsta_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):

@@ -22,6 +22,7 @@ from zoo.translators.convmixer_block import ConvMixerBlock
 from zoo.translators.convnext_block import ConvNeXtBlock
 from zoo.translators.hornet_block import HorNetBlock
 from zoo.translators.hornet_block import RecursiveGatedConv
+from zoo.translators.metaformer_block import MetaFormerBlock
 from zoo.translators.mlpmixer_block import MLPMixerBlock
 from zoo.translators.moganet_block import MogaNetBlock
 from zoo.translators.moganet_block import MultiOrderGatedAggregation
@@ -367,3 +368,41 @@ def test_errors_name_the_argument():
         ViTBlock().build((None, 4, 4, 12))
     with pytest.raises(ValueError, match="static height and width"):
         MLPMixerBlock().build((None, None, 4, 8))
+
+
+@keras.saving.register_keras_serializable(package="keras_svq_test")
+class _DepthwiseMetaFormerBlock(MetaFormerBlock):
+    """A user's block on the base: BatchNorm and a depthwise conv mixer."""
+
+    def make_norm(self, name):
+        return keras.layers.BatchNormalization(name=name, dtype=self.dtype_policy)
+
+    def make_attention(self, input_shape):
+        return keras.layers.DepthwiseConv2D(
+            3, padding="same", name="attn", dtype=self.dtype_policy
+        )
+
+
+class TestMetaFormerBase(TestCase):
+    def test_user_subclass_battery(self):
+        self.run_layer_test(
+            _DepthwiseMetaFormerBlock,
+            {"mlp_ratio": 2.0, "drop_path_rate": 0.1},
+            input_shape=(2, 4, 4, 8),
+            run_saved_model=False,
+            run_distribution=False,
+            run_mixed_precision=False,
+            run_jit=False,
+        )
+
+    def test_residual_layout(self):
+        block = _DepthwiseMetaFormerBlock(mlp_ratio=2.0, layer_scale_init_value=0.5)
+        x = np.random.default_rng(0).standard_normal((2, 4, 4, 8)).astype("float32")
+        y = block(x, training=False)
+        h = x + 0.5 * np.asarray(block.attn(block.norm1(x, training=False)))
+        expected = h + 0.5 * np.asarray(block.mlp(block.norm2(h, training=False)))
+        self.assertAllClose(y, expected, atol=1e-5)
+
+    def test_mlp_ratio_must_be_positive(self):
+        with pytest.raises(ValueError, match="mlp_ratio"):
+            _DepthwiseMetaFormerBlock(mlp_ratio=0)

@@ -3,10 +3,9 @@
 import keras
 from keras import ops
 
-from keras_svq.layers import DropPath
-from keras_svq.layers import LayerScale
 from keras_svq.layers import MixMLP
 from keras_svq.layers.mix_mlp import conv_fan_out_normal
+from zoo.translators.metaformer_block import MetaFormerBlock
 from zoo.translators.translator_registry import register_meta_block
 
 
@@ -180,7 +179,7 @@ class ChannelAggregationFFN(MixMLP):
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class MogaNetBlock(keras.layers.Layer):
+class MogaNetBlock(MetaFormerBlock):
     """The MogaNet block (OpenSTL's `MogaSubBlock`).
 
     ```
@@ -213,75 +212,21 @@ class MogaNetBlock(keras.layers.Layer):
         https://arxiv.org/abs/2211.03295
     """
 
-    def __init__(
-        self,
-        mlp_ratio=4.0,
-        drop_rate=0.0,
-        drop_path_rate=0.0,
-        layer_scale_init_value=1e-5,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if mlp_ratio <= 0:
-            raise ValueError(
-                f"`mlp_ratio` must be positive. Received: mlp_ratio={mlp_ratio}"
-            )
-        self.mlp_ratio = mlp_ratio
-        self.drop_rate = drop_rate
-        self.drop_path_rate = drop_path_rate
-        self.layer_scale_init_value = layer_scale_init_value
-        self.drop_path = DropPath(
-            drop_path_rate, dtype=self.dtype_policy, name="drop_path"
+    def make_norm(self, name):
+        return keras.layers.BatchNormalization(
+            epsilon=1e-5, momentum=0.9, name=name, dtype=self.dtype_policy
         )
 
-    def build(self, input_shape):
-        dim = input_shape[-1]
-        common = dict(dtype=self.dtype_policy)
-        self.norm1 = keras.layers.BatchNormalization(
-            epsilon=1e-5, momentum=0.9, name="norm1", **common
-        )
-        self.attn = MultiOrderGatedAggregation(name="attn", **common)
-        self.norm2 = keras.layers.BatchNormalization(
-            epsilon=1e-5, momentum=0.9, name="norm2", **common
-        )
-        self.mlp = ChannelAggregationFFN(
-            int(dim * self.mlp_ratio), dropout_rate=self.drop_rate, name="mlp", **common
-        )
-        self.layer_scale_1 = LayerScale(
-            self.layer_scale_init_value, name="layer_scale_1", **common
-        )
-        self.layer_scale_2 = LayerScale(
-            self.layer_scale_init_value, name="layer_scale_2", **common
-        )
-        for layer in (
-            self.norm1,
-            self.attn,
-            self.norm2,
-            self.mlp,
-            self.layer_scale_1,
-            self.layer_scale_2,
-        ):
-            layer.build(input_shape)
-        self.built = True
+    def make_attention(self, input_shape):
+        return MultiOrderGatedAggregation(name="attn", dtype=self.dtype_policy)
 
-    def call(self, inputs, training=None):
-        x = inputs
-        branch = self.attn(self.norm1(x, training=training))
-        x = x + self.drop_path(self.layer_scale_1(branch), training=training)
-        branch = self.mlp(self.norm2(x, training=training), training=training)
-        return x + self.drop_path(self.layer_scale_2(branch), training=training)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "mlp_ratio": self.mlp_ratio,
-            "drop_rate": self.drop_rate,
-            "drop_path_rate": self.drop_path_rate,
-            "layer_scale_init_value": self.layer_scale_init_value,
-        }
+    def make_mlp(self, dim):
+        return ChannelAggregationFFN(
+            int(dim * self.mlp_ratio),
+            dropout_rate=self.drop_rate,
+            name="mlp",
+            dtype=self.dtype_policy,
+        )
 
 
 def _moganet_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):

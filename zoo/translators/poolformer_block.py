@@ -3,14 +3,12 @@
 import keras
 from keras import ops
 
-from keras_svq.layers import MLP
-from keras_svq.layers import DropPath
-from keras_svq.layers import LayerScale
+from zoo.translators.metaformer_block import MetaFormerBlock
 from zoo.translators.translator_registry import register_meta_block
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class PoolFormerBlock(keras.layers.Layer):
+class PoolFormerBlock(MetaFormerBlock):
     """A PoolFormer block: average pooling as the token mixer.
 
     ```
@@ -55,7 +53,6 @@ class PoolFormerBlock(keras.layers.Layer):
         layer_scale_init_value=1e-5,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if (
             isinstance(pool_size, bool)
             or not isinstance(pool_size, int)
@@ -64,68 +61,30 @@ class PoolFormerBlock(keras.layers.Layer):
             raise ValueError(
                 f"`pool_size` must be a positive odd integer. Received: pool_size={pool_size!r}"
             )
-        if mlp_ratio <= 0:
-            raise ValueError(
-                f"`mlp_ratio` must be positive. Received: mlp_ratio={mlp_ratio}"
-            )
+        super().__init__(
+            mlp_ratio=mlp_ratio,
+            drop_rate=drop_rate,
+            drop_path_rate=drop_path_rate,
+            layer_scale_init_value=layer_scale_init_value,
+            **kwargs,
+        )
         self.pool_size = pool_size
-        self.mlp_ratio = mlp_ratio
-        self.drop_rate = drop_rate
-        self.drop_path_rate = drop_path_rate
-        self.layer_scale_init_value = layer_scale_init_value
-        self.drop_path = DropPath(
-            drop_path_rate, dtype=self.dtype_policy, name="drop_path"
+
+    def make_norm(self, name):
+        return keras.layers.GroupNormalization(
+            1, epsilon=1e-5, name=name, dtype=self.dtype_policy
         )
 
-    def build(self, input_shape):
-        dim = input_shape[-1]
-        common = dict(dtype=self.dtype_policy)
-        self.norm1 = keras.layers.GroupNormalization(
-            1, epsilon=1e-5, name="norm1", **common
-        )
-        self.norm2 = keras.layers.GroupNormalization(
-            1, epsilon=1e-5, name="norm2", **common
-        )
-        self.mlp = MLP(
-            int(dim * self.mlp_ratio), dropout_rate=self.drop_rate, name="mlp", **common
-        )
-        self.layer_scale_1 = LayerScale(
-            self.layer_scale_init_value, name="layer_scale_1", **common
-        )
-        self.layer_scale_2 = LayerScale(
-            self.layer_scale_init_value, name="layer_scale_2", **common
-        )
-        for layer in (
-            self.norm1,
-            self.norm2,
-            self.mlp,
-            self.layer_scale_1,
-            self.layer_scale_2,
-        ):
-            layer.build(input_shape)
-        self.built = True
+    def make_attention(self, input_shape):
+        return None
 
-    def call(self, inputs, training=None):
-        y = self.norm1(inputs)
+    def mix_tokens(self, x, training=None):
         # "same" average pooling excludes the padding from each average, as
         # torch's `count_include_pad=False`.
-        branch = ops.average_pool(y, self.pool_size, strides=1, padding="same") - y
-        x = inputs + self.drop_path(self.layer_scale_1(branch), training=training)
-        branch = self.mlp(self.norm2(x), training=training)
-        return x + self.drop_path(self.layer_scale_2(branch), training=training)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        return ops.average_pool(x, self.pool_size, strides=1, padding="same") - x
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "pool_size": self.pool_size,
-            "mlp_ratio": self.mlp_ratio,
-            "drop_rate": self.drop_rate,
-            "drop_path_rate": self.drop_path_rate,
-            "layer_scale_init_value": self.layer_scale_init_value,
-        }
+        return {**super().get_config(), "pool_size": self.pool_size}
 
 
 def _poolformer_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):

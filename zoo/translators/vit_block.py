@@ -3,15 +3,13 @@
 import keras
 from keras import ops
 
-from keras_svq.layers import MLP
-from keras_svq.layers import DropPath
-from keras_svq.layers import LayerScale
 from keras_svq.layers import MultiHeadSelfAttention
+from zoo.translators.metaformer_block import MetaFormerBlock
 from zoo.translators.translator_registry import register_meta_block
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class ViTBlock(keras.layers.Layer):
+class ViTBlock(MetaFormerBlock):
     """A pre-norm transformer block over the `H·W` positions of a map.
 
     ```
@@ -65,7 +63,6 @@ class ViTBlock(keras.layers.Layer):
         epsilon=1e-5,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if (
             isinstance(num_heads, bool)
             or not isinstance(num_heads, int)
@@ -74,22 +71,23 @@ class ViTBlock(keras.layers.Layer):
             raise ValueError(
                 f"`num_heads` must be a positive integer. Received: num_heads={num_heads!r}"
             )
-        if mlp_ratio <= 0:
-            raise ValueError(
-                f"`mlp_ratio` must be positive. Received: mlp_ratio={mlp_ratio}"
-            )
+        super().__init__(
+            mlp_ratio=mlp_ratio,
+            drop_rate=drop_rate,
+            drop_path_rate=drop_path_rate,
+            layer_scale_init_value=layer_scale_init_value,
+            **kwargs,
+        )
         if not 0.0 <= drop_rate < 1.0:
             raise ValueError(
                 f"`drop_rate` must be in [0, 1). Received: drop_rate={drop_rate}"
             )
         self.num_heads = num_heads
-        self.mlp_ratio = mlp_ratio
-        self.drop_rate = drop_rate
-        self.drop_path_rate = drop_path_rate
-        self.layer_scale_init_value = layer_scale_init_value
         self.epsilon = epsilon
-        self.drop_path = DropPath(
-            drop_path_rate, dtype=self.dtype_policy, name="drop_path"
+
+    def make_norm(self, name):
+        return keras.layers.LayerNormalization(
+            epsilon=self.epsilon, name=name, dtype=self.dtype_policy
         )
 
     def make_attention(self, input_shape):
@@ -119,57 +117,12 @@ class ViTBlock(keras.layers.Layer):
                 f"{type(self).__name__} needs a static `(H, W, C)`. "
                 f"Received: input_shape={input_shape}"
             )
-        dim = input_shape[-1]
-        common = dict(dtype=self.dtype_policy)
-        self.norm1 = keras.layers.LayerNormalization(
-            epsilon=self.epsilon, name="norm1", **common
-        )
-        self.attn = self.make_attention(input_shape)
-        self.norm2 = keras.layers.LayerNormalization(
-            epsilon=self.epsilon, name="norm2", **common
-        )
-        self.mlp = MLP(
-            int(dim * self.mlp_ratio), dropout_rate=self.drop_rate, name="mlp", **common
-        )
-        self.norm1.build(input_shape)
-        self.attn.build(self.attention_input_shape(input_shape))
-        self.norm2.build(input_shape)
-        self.mlp.build(input_shape)
-        self.layer_scale_1 = self.layer_scale_2 = None
-        if self.layer_scale_init_value is not None:
-            self.layer_scale_1 = LayerScale(
-                self.layer_scale_init_value, name="layer_scale_1", **common
-            )
-            self.layer_scale_2 = LayerScale(
-                self.layer_scale_init_value, name="layer_scale_2", **common
-            )
-            self.layer_scale_1.build(input_shape)
-            self.layer_scale_2.build(input_shape)
-        self.built = True
-
-    def _residual(self, x, branch, layer_scale, training):
-        if layer_scale is not None:
-            branch = layer_scale(branch)
-        return x + self.drop_path(branch, training=training)
-
-    def call(self, inputs, training=None):
-        x = inputs
-        branch = self.mix_tokens(self.norm1(x), training=training)
-        x = self._residual(x, branch, self.layer_scale_1, training)
-        branch = self.mlp(self.norm2(x), training=training)
-        return self._residual(x, branch, self.layer_scale_2, training)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        super().build(input_shape)
 
     def get_config(self):
         return {
             **super().get_config(),
             "num_heads": self.num_heads,
-            "mlp_ratio": self.mlp_ratio,
-            "drop_rate": self.drop_rate,
-            "drop_path_rate": self.drop_path_rate,
-            "layer_scale_init_value": self.layer_scale_init_value,
             "epsilon": self.epsilon,
         }
 
