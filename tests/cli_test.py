@@ -433,6 +433,7 @@ def test_presets_lists_the_paper_and_sample_presets(capsys):
         "weather_uv10",
         "weather_tcc",
         "weather_mv",
+        "weather_hmv",
         "taxibj",
         "kth",
         "kitticaltech",

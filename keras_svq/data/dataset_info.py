@@ -105,6 +105,34 @@ _MV_VARIABLES = tuple(
 )
 _MV_UNITS = tuple(u for u in ("%", "K", "m s-1", "m s-1") for _ in range(3))
 
+# WeatherBench-HMV (the reference's `weather_hmv_4_4_s6_5_625`): 8 variables
+# at 13 pressure levels (variable-major), then 6 single-level ones: 110 channels.
+HMV_LEVELS = (50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 850, 925, 1000)
+_HMV_MULTI_LEVEL = (
+    ("z", "m2 s-2"),
+    ("pv", "K m2 kg-1 s-1"),
+    ("r", "%"),
+    ("q", "kg kg-1"),
+    ("t", "K"),
+    ("u", "m s-1"),
+    ("v", "m s-1"),
+    ("vo", "s-1"),
+)
+_HMV_SINGLE_LEVEL = (
+    ("u10", "m s-1"),
+    ("v10", "m s-1"),
+    ("t2m", "K"),
+    ("tisr", "J m-2"),
+    ("tcc", "(0 - 1)"),
+    ("tp", "m"),
+)
+_HMV_VARIABLES = tuple(
+    f"{v}{level}" for v, _ in _HMV_MULTI_LEVEL for level in HMV_LEVELS
+) + tuple(v for v, _ in _HMV_SINGLE_LEVEL)
+_HMV_UNITS = tuple(u for _, u in _HMV_MULTI_LEVEL for _ in HMV_LEVELS) + tuple(
+    u for _, u in _HMV_SINGLE_LEVEL
+)
+
 DATASETS = {
     info.name: info
     for info in (
@@ -148,6 +176,23 @@ DATASETS = {
             description=(
                 "WeatherBench-M: r, t, u, v at 150/500/850 hPa (12 channels), 4 -> 4 with "
                 "the reference's 6-hourly indexing."
+            ),
+        ),
+        _weather(
+            "weather_hmv",
+            _HMV_VARIABLES,
+            _HMV_UNITS,
+            input_length=4,
+            output_length=4,
+            splits={
+                "train": ("1980", "2015"),
+                "val": ("2016", "2016"),
+                "test": ("2017", "2018"),
+            },
+            time_step="6h",
+            description=(
+                "WeatherBench-HMV: z, pv, r, q, t, u, v, vo at 13 pressure levels and "
+                "u10, v10, t2m, tisr, tcc, tp (110 channels), 4 -> 4 six-hourly."
             ),
         ),
         DatasetInfo(

@@ -14,6 +14,7 @@ REFERENCE = {
     "weather_uv10": ((32, 64, 2), 12, 12, ("mse", "rmse", "mae")),
     "weather_tcc": ((32, 64, 1), 12, 12, ("mse", "rmse", "mae")),
     "weather_mv": ((32, 64, 12), 4, 4, ("mse", "rmse", "mae")),
+    "weather_hmv": ((32, 64, 110), 4, 4, ("mse", "rmse", "mae")),
     "taxibj": ((32, 32, 2), 4, 4, ("mse", "mae", "ssim", "psnr")),
     "mmnist": ((64, 64, 1), 10, 10, ("mse", "mae", "ssim", "psnr")),
     "kth": ((128, 128, 1), 10, 20, ("mse", "mae", "ssim", "psnr", "lpips")),

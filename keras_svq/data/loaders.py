@@ -24,6 +24,7 @@ _LOADERS = {
     "weather_uv10": _lazy("weatherbench", "load_weatherbench", name="weather_uv10"),
     "weather_tcc": _lazy("weatherbench", "load_weatherbench", name="weather_tcc"),
     "weather_mv": _lazy("weatherbench", "load_weatherbench", name="weather_mv"),
+    "weather_hmv": _lazy("weatherbench", "load_weatherbench", name="weather_hmv"),
     "taxibj": load_taxibj,
     "mmnist": load_mmnist,
     "kth": _lazy("kth", "load_kth"),
@@ -38,7 +39,7 @@ def load_dataset(name, *, data_dir, batch_size, seed=None, **options):
 
     Args:
         name: str. One of `BENCHMARKS`: `weather_t2m`, `weather_r`,
-            `weather_uv10`, `weather_tcc`, `weather_mv`, `taxibj`, `mmnist`,
+            `weather_uv10`, `weather_tcc`, `weather_mv`, `weather_hmv`, `taxibj`, `mmnist`,
             `kth`, `kitticaltech`, `human`.
         data_dir: str or path. The data root (OpenSTL's `data/`), e.g. holding
             `taxibj/dataset.npz` or `weather_5_625deg/2m_temperature/...`.

@@ -18,6 +18,9 @@ for `i` in `range(-idx_in[0], num_frames - idx_out[-1] - 1)`.
 - WeatherBench-M (`weather_mv`): r, t, u, v at 150/500/850 hPa (12 channels,
   variable-major), `step=6`, `idx_in = [-17, -11, -5, 0]`,
   `idx_out = [1, 7, 13, 19]` (on the 6-hourly frames), train 1979-2015.
+- WeatherBench-HMV (`weather_hmv`): z, pv, r, q, t, u, v, vo at 13 pressure
+  levels (50-1000 hPa) then u10, v10, t2m, tisr, tcc, tp: 110 channels, the
+  same 6-hourly indexing, train 1980-2015.
 
 Deviation from the reference, on purpose: every split is z-scored per channel
 with the *training* mean and standard deviation (the reference normalised the
@@ -30,6 +33,7 @@ import pathlib
 import numpy as np
 
 from keras_svq.data.dataset_info import DATASETS
+from keras_svq.data.dataset_info import HMV_LEVELS
 from keras_svq.data.netcdf import read_variable
 from keras_svq.data.normalizer import Normalizer
 from keras_svq.data.splits import SPLIT_NAMES
@@ -48,8 +52,15 @@ VARIABLE_DIRS = {
     "t": "temperature",
     "u": "u_component_of_wind",
     "v": "v_component_of_wind",
+    "z": "geopotential",
+    "pv": "potential_vorticity",
+    "q": "specific_humidity",
+    "vo": "vorticity",
+    "tisr": "toa_incident_solar_radiation",
+    "tp": "total_precipitation",
 }
 _MV_LEVELS = (150, 500, 850)
+_SIX_HOURLY = {"step": 6, "idx_in": (-17, -11, -5, 0), "idx_out": (1, 7, 13, 19)}
 
 # Per dataset: (variable, levels) pairs — levels None (single level), "last"
 # (the last pressure level, as the reference for humidity) or a tuple of hPa —
@@ -61,9 +72,14 @@ WEATHER_SPECS = {
     "weather_tcc": {"variables": (("tcc", None),)},
     "weather_mv": {
         "variables": tuple((v, _MV_LEVELS) for v in ("r", "t", "u", "v")),
-        "step": 6,
-        "idx_in": (-17, -11, -5, 0),
-        "idx_out": (1, 7, 13, 19),
+        **_SIX_HOURLY,
+    },
+    "weather_hmv": {
+        "variables": tuple(
+            (v, HMV_LEVELS) for v in ("z", "pv", "r", "q", "t", "u", "v", "vo")
+        )
+        + tuple((v, None) for v in ("u10", "v10", "t2m", "tisr", "tcc", "tp")),
+        **_SIX_HOURLY,
     },
 }
 
@@ -216,7 +232,7 @@ def load_weatherbench(
     cache=False,
     drop_remainder=False,
 ):
-    """A WeatherBench dataset (`weather_t2m`, `weather_r`, `weather_uv10`, `weather_tcc`, `weather_mv`).
+    """A WeatherBench dataset (`weather_t2m`, `weather_r`, `weather_uv10`, `weather_tcc`, `weather_mv`, `weather_hmv`).
 
     Args:
         data_dir: path. See the module docstring for the layout.
@@ -228,7 +244,8 @@ def load_weatherbench(
             Ignored when `idx_in`/`idx_out` are given.
         idx_in, idx_out: sequences of int or None. Explicit frame offsets (the
             reference's `idx_in`/`idx_out`).
-        step: int or None. Hours between frames (6 for `weather_mv`, else 1).
+        step: int or None. Hours between frames (6 for `weather_mv` and
+            `weather_hmv`, else 1).
         years: dict split -> `(first, last)` years, or None for the table's.
         cache: bool. Keep decoded windows in memory (only for data that fit).
         drop_remainder: bool. Drop the last partial training batch.

@@ -142,6 +142,48 @@ def test_weather_mv_levels_and_six_hourly_indexing(tmp_path):
     np.testing.assert_allclose(y[0], z[[18, 24, 30, 36]], rtol=1e-4, atol=1e-5)
 
 
+def test_weather_hmv_110_channels_in_the_reference_order(tmp_path):
+    from keras_svq.data.dataset_info import HMV_LEVELS
+
+    levels = np.array(HMV_LEVELS, "int32")
+    hours = {2010: 120, 2011: 120, 2012: 240, 2013: 240}
+    multi = ("z", "pv", "r", "q", "t", "u", "v", "vo")
+    single = ("u10", "v10", "t2m", "tisr", "tcc", "tp")
+    data = {}
+    for index, name in enumerate(multi + single):
+        for year, n in hours.items():
+            shape = (n, len(levels), H, W) if name in multi else (n, H, W)
+            # Channel c of the reference's layout holds values around 10 * c.
+            values = np.random.default_rng(year).standard_normal(shape)
+            if name in multi:
+                values += 10 * (13 * index + np.arange(13))[:, None, None]
+            else:
+                values += 10 * (104 + index - len(multi))
+            path = expected_file(tmp_path, name, year)
+            levels_of = levels if name in multi else None
+            _write_netcdf4(path, name, values.astype("float32"), levels_of)
+            data[name, year] = values
+    years = {
+        "train": ("2010", "2011"),
+        "val": ("2012", "2012"),
+        "test": ("2013", "2013"),
+    }
+    splits = load_dataset("weather_hmv", data_dir=tmp_path, batch_size=2, years=years)
+    assert splits.frame_shape == (H, W, 110)
+    assert (splits.input_length, splits.output_length) == (4, 4)
+    assert splits.info.variables[0] == "z50" and splits.info.variables[-1] == "tp"
+    np.testing.assert_allclose(splits.mean, 10 * np.arange(110), atol=0.5)
+    x, _ = splits.arrays("val")
+    physical = np.asarray(splits.normalizer.denormalize(x[0, -1]))
+    anchor = 17 * 6  # the first example's last input frame, 6-hourly
+    np.testing.assert_allclose(
+        physical[..., 13 * 4 + 7], data["t", 2012][anchor, 7], rtol=1e-4, atol=1e-3
+    )  # t at 500 hPa
+    np.testing.assert_allclose(
+        physical[..., 106], data["t2m", 2012][anchor], rtol=1e-4, atol=1e-3
+    )
+
+
 def test_missing_files_and_variables(tmp_path):
     with pytest.raises(
         FileNotFoundError, match="2m_temperature/2m_temperature_2010_5.625deg.nc"

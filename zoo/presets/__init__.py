@@ -3,7 +3,7 @@
 A preset name is `<dataset>/<model>`, the file `zoo/presets/<dataset>/<model>.yaml`:
 
 - datasets of the SVQ paper: `weather_t2m`, `weather_r`, `weather_uv10`,
-  `weather_tcc`, `weather_mv`, `taxibj`, `kth`, `kitticaltech`, `human`
+  `weather_tcc`, `weather_mv`, `weather_hmv`, `taxibj`, `kth`, `kitticaltech`, `human`
   (generated from the official configs by `generate_presets.py`; train them
   with `--data-dir`);
 - CPU-sized presets on the embedded samples: `era5_uk`, `nyc_taxi`,

@@ -51,6 +51,7 @@ DATASET_FOLDERS = {
     "weather/uv10_5_625": "weather_uv10",
     "weather/tcc_5_625": "weather_tcc",
     "weather/mv_4_s6_5_625": "weather_mv",
+    "weather/hmv_4_s6_5_625": "weather_hmv",
     "taxibj": "taxibj",
     "taxibj/simvp": "taxibj",
     "kth": "kth",
@@ -92,6 +93,7 @@ REFERENCE_PREFIXES = {
     "weather/uv10_5_625": "weather_uv10_5_625",
     "weather/tcc_5_625": "weather_tcc_5_625",
     "weather/mv_4_s6_5_625": "weather_mv_4_4_s6_5_625",
+    "weather/hmv_4_s6_5_625": "weather_hmv_4_4_s6_5_625",
 }
 
 # The t2m ablation folders: the preset dataset and how a file names its preset.

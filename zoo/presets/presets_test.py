@@ -155,6 +155,7 @@ def _check_counts(name):
         "weather_t2m/simvp_gsta_vq",
         "weather_t2m/simvp_gsta_svq_learnable_post",
         "weather_t2m/simvp_gsta_svq_freeze_both",
+        "weather_hmv/simvp_gsta_svq_frozen",
     ],
 )
 def test_parameter_counts_equal_the_reference(name):

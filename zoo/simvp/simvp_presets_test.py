@@ -135,6 +135,7 @@ def test_required_experiments_are_present():
         "weather_uv10",
         "weather_tcc",
         "weather_mv",
+        "weather_hmv",
         "taxibj",
         "kth",
         "kitticaltech",
