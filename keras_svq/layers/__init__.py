@@ -2,6 +2,7 @@
 
 from keras_svq.layers.conv_norm_act import ConvNormAct
 from keras_svq.layers.drop_path import DropPath
+from keras_svq.layers.grouped_conv2d import GroupedConv2D
 from keras_svq.layers.layer_scale import LayerScale
 from keras_svq.layers.mix_mlp import MixMLP
 from keras_svq.layers.mlp import MLP

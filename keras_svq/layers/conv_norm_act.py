@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_svq.layers.grouped_conv2d import GroupedConv2D
 from keras_svq.layers.pixel_shuffle import PixelShuffle
 
 
@@ -129,7 +130,10 @@ class ConvNormAct(keras.layers.Layer):
             )
         else:
             self.pad = None
-        self.conv = keras.layers.Conv2D(
+        # Grouped convs (IncepU) as one conv per group on TensorFlow, whose
+        # grouped-conv gradient is slow on CPUs (see GroupedConv2D).
+        conv_class = GroupedConv2D if groups > 1 else keras.layers.Conv2D
+        self.conv = conv_class(
             filters * upsample_factor**2,
             kernel_size,
             strides=strides,
