@@ -2,6 +2,7 @@
 
 # Imported eagerly so that `keras.saving.load_model` finds every backbone
 # class once `zoo` is imported.
+from zoo.backbone import Backbone
 from zoo.convlstm.convlstm_backbone import ConvLSTMBackbone
 from zoo.e3dlstm.e3dlstm_backbone import E3DLSTMBackbone
 from zoo.mau.mau_backbone import MAUBackbone
@@ -23,6 +24,7 @@ from zoo.translators import register_meta_block
 from zoo.translators import register_translator
 
 __all__ = [
+    "Backbone",
     "ConvLSTMBackbone",
     "E3DLSTMBackbone",
     "MAUBackbone",

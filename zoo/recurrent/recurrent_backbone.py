@@ -2,6 +2,7 @@
 
 import keras
 
+from zoo.backbone import Backbone
 from zoo.recurrent.recurrent_predictor import RecurrentPredictor
 
 
@@ -22,7 +23,7 @@ def check_choice(name, value, choices):
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class RecurrentBackbone(keras.Model):
+class RecurrentBackbone(Backbone):
     """`(B, T_in, H, W, C) -> (B, T_out, H, W, C)` around a `RecurrentPredictor`.
 
     Subclasses (`ConvLSTMBackbone`, `PredRNNBackbone`, ...) validate their
@@ -111,47 +112,4 @@ class RecurrentBackbone(keras.Model):
                 )
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "input_length": self.input_length,
-            "output_length": self.output_length,
-            "height": self.height,
-            "width": self.width,
-            "channels": self.channels,
-            "patch_size": self.patch_size,
-            **self._options,
-        }
-
-    @classmethod
-    def list_presets(cls):
-        """Names of the YAML presets (`zoo/presets/`) that build this backbone."""
-        from zoo import presets
-
-        return presets.list_presets(backbone=cls.__name__)
-
-    @classmethod
-    def get_preset(cls, name):
-        """The experiment mapping of the preset `name`, which must build `cls`."""
-        from zoo import presets
-
-        return presets.load_preset(name, backbone=cls.__name__)
-
-    @classmethod
-    def from_preset(cls, preset, **overrides):
-        """A freshly initialised backbone with an official config's settings.
-
-        Args:
-            preset: str. A preset name of this backbone (see `list_presets()`),
-                e.g. `"weather_t2m/predrnn"`.
-            **overrides: constructor arguments that replace the preset's.
-        """
-        return cls(**{**cls.get_preset(preset)["model"], **overrides})
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
+        return {**self.frame_config(), "patch_size": self.patch_size, **self._options}

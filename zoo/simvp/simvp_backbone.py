@@ -4,6 +4,7 @@ import keras
 
 from keras_svq.layers import MultiplicativeNoise
 from keras_svq.quantizers import get_quantizer
+from zoo.backbone import Backbone
 from zoo.simvp.simvp_decoder import SimVPDecoder
 from zoo.simvp.simvp_encoder import SimVPEncoder
 from zoo.translators.translator_registry import check_translator_name
@@ -38,7 +39,7 @@ def _serialize_quantizer(quantizer):
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class SimVPBackbone(keras.Model):
+class SimVPBackbone(Backbone):
     """SimVP: a frame-wise CNN encoder, a translator over time-stacked latents, a decoder.
 
     Every frame is encoded by `num_spatial_layers` conv + GroupNorm + SiLU
@@ -289,14 +290,7 @@ class SimVPBackbone(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "input_length": self.input_length,
-            "output_length": self.output_length,
-            "height": self.height,
-            "width": self.width,
-            "channels": self.channels,
+            **self.frame_config(),
             "spatial_hidden_dim": self.spatial_hidden_dim,
             "temporal_hidden_dim": self.temporal_hidden_dim,
             "num_spatial_layers": self.num_spatial_layers,
@@ -310,23 +304,3 @@ class SimVPBackbone(keras.Model):
             "quantizer_position": self.quantizer_position,
             "noise_rate": self.noise_rate,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
-
-    @classmethod
-    def from_preset(cls, preset, **overrides):
-        """Builds a freshly initialised model from a YAML preset (`zoo/presets/`).
-
-        Args:
-            preset: str. A SimVP preset name (`zoo.simvp.simvp_presets.list_presets()`),
-                e.g. `"weather_t2m/simvp_gsta_svq_frozen"`.
-            **overrides: constructor arguments that replace the preset's.
-        """
-        from zoo.simvp.simvp_presets import get_preset
-
-        return cls(**{**get_preset(preset)["model"], **overrides})

@@ -13,13 +13,12 @@ from keras_svq.training.optimizers import get_loss
 from zoo import SimVPBackbone
 from zoo import available_translators
 from zoo import count_torch_params
-from zoo.simvp import simvp_presets
 
 _REFERENCE = json.loads(reference_path("param_counts.json").read_text())
 _OFFICIAL = [
     name
-    for name in simvp_presets.list_presets()
-    if "reference" in simvp_presets.get_preset(name)
+    for name in SimVPBackbone.list_presets()
+    if "reference" in SimVPBackbone.get_preset(name)
 ]
 # The numbers the issue quotes; the rest of the buildable presets are checked
 # the same way in the slow run.
@@ -34,13 +33,13 @@ _HEADLINE = {
 
 
 def _buildable(name):
-    return simvp_presets.get_preset(name)["model"]["translator"] in (
+    return SimVPBackbone.get_preset(name)["model"]["translator"] in (
         available_translators()
     )
 
 
 def _check_counts(name):
-    preset = simvp_presets.get_preset(name)
+    preset = SimVPBackbone.get_preset(name)
     model = SimVPBackbone.from_preset(name)
     reference = _REFERENCE[preset["reference"]]
     assert (
@@ -87,7 +86,7 @@ def test_presets_follow_the_official_configs():
 
 
 def _check_preset_against_reference(name):
-    preset = simvp_presets.get_preset(name)
+    preset = SimVPBackbone.get_preset(name)
     reference = _REFERENCE[preset["reference"]]
     kwargs = reference["model_kwargs"]
     model = preset["model"]
@@ -128,7 +127,7 @@ def _check_preset_against_reference(name):
 
 
 def test_required_experiments_are_present():
-    names = set(simvp_presets.list_presets())
+    names = set(SimVPBackbone.list_presets())
     for dataset in (
         "weather_t2m",
         "weather_r",
@@ -149,7 +148,7 @@ def test_required_experiments_are_present():
 
 def test_tau_presets_use_the_tau_loss():
     def loss(name):
-        return get_loss(training_config(simvp_presets.get_preset(name)["training"]))
+        return get_loss(training_config(SimVPBackbone.get_preset(name)["training"]))
 
     tau = loss("kth/tau")
     assert isinstance(tau, TAULoss) and tau.alpha == 0.1
@@ -166,6 +165,6 @@ def test_rollout_preset_builds_symbolically():
 
 
 def test_only_simvp_presets():
-    assert "weather_t2m/convlstm" not in simvp_presets.list_presets()
+    assert "weather_t2m/convlstm" not in SimVPBackbone.list_presets()
     with pytest.raises(ValueError, match="not a SimVPBackbone one"):
-        simvp_presets.get_preset("weather_t2m/convlstm")
+        SimVPBackbone.get_preset("weather_t2m/convlstm")
