@@ -6,11 +6,8 @@ from keras import ops
 from keras_svq.quantizers.projected_quantizer import ProjectedQuantizer
 from keras_svq.quantizers.projected_quantizer import _positive_int
 from keras_svq.quantizers.projected_quantizer import mean_loss
-from keras_svq.quantizers.residual_quantizer import quantizer_kwargs_or_empty
 from keras_svq.quantizers.residual_vector_quantizer import ResidualVectorQuantizer
-from keras_svq.quantizers.vector_quantizer import VectorQuantizer
-
-_RESERVED = ("codebook_size", "codebook_dim", "name", "dtype")
+from keras_svq.quantizers.vector_quantizer import vector_codebook_options
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
@@ -72,13 +69,8 @@ class GroupedResidualVectorQuantizer(ProjectedQuantizer):
         super().__init__(**kwargs)
         self.groups = _positive_int(groups, "groups")
         self.num_quantizers = _positive_int(num_quantizers, "num_quantizers")
-        self.codebook_size = _positive_int(codebook_size, "codebook_size")
-        if codebook_dim is not None:
-            _positive_int(codebook_dim, "codebook_dim")
-        self.codebook_dim = codebook_dim
-        self.shared_codebook = bool(shared_codebook)
-        self.quantizer_kwargs = quantizer_kwargs_or_empty(
-            quantizer_kwargs, _RESERVED, VectorQuantizer
+        vector_codebook_options(
+            self, codebook_size, codebook_dim, shared_codebook, quantizer_kwargs
         )
         self.group_layers = [
             ResidualVectorQuantizer(

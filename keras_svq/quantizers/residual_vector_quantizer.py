@@ -2,12 +2,9 @@
 
 import keras
 
-from keras_svq.quantizers.projected_quantizer import _positive_int
 from keras_svq.quantizers.residual_quantizer import ResidualQuantizer
-from keras_svq.quantizers.residual_quantizer import quantizer_kwargs_or_empty
 from keras_svq.quantizers.vector_quantizer import VectorQuantizer
-
-_RESERVED = ("codebook_size", "codebook_dim", "name", "dtype")
+from keras_svq.quantizers.vector_quantizer import vector_codebook_options
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
@@ -65,13 +62,8 @@ class ResidualVectorQuantizer(ResidualQuantizer):
         **kwargs,
     ):
         super().__init__(num_quantizers=num_quantizers, **kwargs)
-        self.codebook_size = _positive_int(codebook_size, "codebook_size")
-        if codebook_dim is not None:
-            _positive_int(codebook_dim, "codebook_dim")
-        self.codebook_dim = codebook_dim
-        self.shared_codebook = bool(shared_codebook)
-        self.quantizer_kwargs = quantizer_kwargs_or_empty(
-            quantizer_kwargs, _RESERVED, VectorQuantizer
+        vector_codebook_options(
+            self, codebook_size, codebook_dim, shared_codebook, quantizer_kwargs
         )
         count = 1 if self.shared_codebook else self.num_quantizers
         self.stage_layers = [

@@ -407,3 +407,29 @@ class VectorQuantizer(ProjectedQuantizer):
             }
         )
         return config
+
+
+# Arguments of the quantizers made of `VectorQuantizer`s that their stages
+# must not receive through `quantizer_kwargs`.
+_RESERVED = ("codebook_size", "codebook_dim", "name", "dtype")
+
+
+def vector_codebook_options(
+    layer, codebook_size, codebook_dim, shared_codebook, quantizer_kwargs
+):
+    """Validates and sets the codebook arguments of a quantizer made of `VectorQuantizer`s.
+
+    Sets `codebook_size`, `codebook_dim`, `shared_codebook` and
+    `quantizer_kwargs` (the stages' other arguments) on `layer`, as the
+    residual, grouped-residual and multi-head quantizers take them.
+    """
+    from keras_svq.quantizers.residual_quantizer import quantizer_kwargs_or_empty
+
+    layer.codebook_size = _positive_int(codebook_size, "codebook_size")
+    if codebook_dim is not None:
+        _positive_int(codebook_dim, "codebook_dim")
+    layer.codebook_dim = codebook_dim
+    layer.shared_codebook = bool(shared_codebook)
+    layer.quantizer_kwargs = quantizer_kwargs_or_empty(
+        quantizer_kwargs, _RESERVED, VectorQuantizer
+    )
