@@ -48,11 +48,10 @@ def worker(args):
     from keras_svq.training.config import training_config
     from keras_svq.training.optimizers import get_loss
     from zoo import SimVPBackbone
-    from zoo.simvp.simvp_presets import get_preset
 
     keras.utils.set_random_seed(0)
     preset_name = MODELS[args.worker]
-    preset = get_preset(preset_name)
+    preset = SimVPBackbone.get_preset(preset_name)
     model = SimVPBackbone.from_preset(preset_name)
     model.compile(
         optimizer=keras.optimizers.Adam(preset["training"]["learning_rate"]),
