@@ -48,9 +48,15 @@ setup(
             "nbformat",
             "ipykernel",
             "ruff",
+            "xarray",
+            "zarr",
+            "netCDF4",
+            "global-land-mask",  # a real land/sea mask for the masked-data tests
         ],
         "viz": ["tf-keras-vis==0.8.7", "matplotlib", "pillow"],
         "netcdf3": ["scipy"],
+        # from_xarray, zarr stores (load_array("x.zarr"), data.array: x.zarr)
+        "xarray": ["xarray", "zarr"],
         "tensorboard": ["tensorboard"],
     },
     entry_points={"console_scripts": ["keras-svq=keras_svq.cli:main"]},

@@ -206,6 +206,22 @@ def _predict_args(p):
     p.add_argument("--weights", help="checkpoint (default: the run's best)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument(
+        "--processed-grid",
+        action="store_true",
+        help="return the forecast on the model's grid (after crop/coarsen/pad) "
+        "instead of the input's grid",
+    )
+    _add_fill_value(p)
+
+
+def _add_fill_value(p):
+    p.add_argument(
+        "--fill-value",
+        type=float,
+        help="write this value (e.g. the data's missing code) instead of NaN where "
+        "no forecast can be valid (masked, padded or outside the crop)",
+    )
 
 
 def _predict(args):
@@ -218,6 +234,8 @@ def _predict(args):
         weights=args.weights,
         batch_size=args.batch_size,
         overwrite=args.overwrite,
+        processed_grid=args.processed_grid,
+        fill_value=args.fill_value,
     )
     print(f"wrote forecast {tuple(forecast.shape)} to {args.output}")
 
@@ -233,13 +251,18 @@ def _export_args(p):
     )
     p.add_argument("--weights", help="checkpoint (default: the run's best)")
     p.add_argument("--overwrite", action="store_true")
+    _add_fill_value(p)
 
 
 def _export(args):
     from keras_svq.training import run_commands
 
     document = run_commands.export(
-        args.run, args.output, weights=args.weights, overwrite=args.overwrite
+        args.run,
+        args.output,
+        weights=args.weights,
+        overwrite=args.overwrite,
+        fill_value=args.fill_value,
     )
     for name, signature in document["signatures"].items():
         print(

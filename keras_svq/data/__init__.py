@@ -6,7 +6,8 @@ Every loader returns `Splits`, a `(train, val, test)` tuple of
 returns predictions to physical units.
 
 - `load_sample(name, ...)`: embedded real samples, no path needed (`SAMPLES`).
-- `from_array(array, ...)` / `load_array(path, ...)`: your own `(time, H, W[, C])` data.
+- `from_array(array, ...)` / `load_array(path, ...)` / `from_xarray(obj, ...)`: your own
+  data (one series, many sequences; missing values, masks, crop/coarsen/pad).
 - `load_dataset(name, data_dir=..., ...)`: the OpenSTL benchmarks (`DATASETS`).
 """
 
@@ -22,11 +23,13 @@ from keras_svq.data.own_data import find_non_finite
 from keras_svq.data.own_data import from_array
 from keras_svq.data.own_data import load_array
 from keras_svq.data.pipeline import make_dataset
+from keras_svq.data.preprocessing import Preprocessing
 from keras_svq.data.samples import SAMPLES
 from keras_svq.data.samples import load_sample
 from keras_svq.data.splits import Splits
 from keras_svq.data.windows import WindowSource
 from keras_svq.data.windows import window_starts
+from keras_svq.data.xarray_data import from_xarray
 
 __all__ = [
     "BENCHMARKS",
@@ -36,10 +39,12 @@ __all__ = [
     "DatasetInfo",
     "MovingMNISTGenerator",
     "Normalizer",
+    "Preprocessing",
     "Splits",
     "WindowSource",
     "find_non_finite",
     "from_array",
+    "from_xarray",
     "get_info",
     "load_array",
     "load_dataset",

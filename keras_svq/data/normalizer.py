@@ -70,6 +70,14 @@ class Normalizer:
         return cls(mean, _safe_scale(std), kind=kind)
 
     @classmethod
+    def from_statistics(cls, offset, scale, kind="zscore"):
+        """A normaliser from per-channel statistics computed elsewhere (a chunked pass).
+
+        A zero or non-finite `scale` (a constant channel) becomes 1.
+        """
+        return cls(offset, _safe_scale(scale), kind=kind)
+
+    @classmethod
     def from_moments(cls, count, total, total_sq):
         """A z-score from running sums (for data streamed in chunks)."""
         count = np.asarray(count, dtype="float64")

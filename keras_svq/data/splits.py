@@ -20,10 +20,28 @@ class Splits(tuple):
         info: `DatasetInfo`. The dataset's facts (lengths set to the ones used).
         sources: dict split -> source. Readers behind the datasets (used by
             `arrays`).
+        valid_mask: bool array `(H, W, C)` or None. Pixels that can be valid
+            targets (False where a static mask, padding or data missing in
+            every training frame rule them out); forecasts there are NaN.
+            None when every pixel is valid.
+        preprocessing: the resolved `Preprocessing` (crop, coarsen, pad) that
+            maps raw frames to the model's grid, or None.
+        coords: dict of the model grid's coordinates (`lat`, `lon`, `y`, `x`,
+            `time`), possibly empty.
+        missing_value: tuple of missing-value codes (empty for none).
+        input_mask: bool array `(H_raw, W_raw, C)` or None: the static validity
+            mask given with the raw data (its False pixels are filled).
 
     Attributes:
         normalizer, mean, std, info, num_examples (dict split -> int),
-        input_length, output_length, frame_shape (`(H, W, C)`).
+        input_length, output_length, frame_shape (`(H, W, C)`), valid_mask,
+        preprocessing, coords, missing_value, input_mask.
+
+    Targets `y` are NaN at invalid pixels (missing data, masked pixels,
+    padding); inputs `x` never are (missing inputs hold the training mean, 0 in
+    model space). Train with a masked loss (`keras_svq.training.MaskedLoss`,
+    which `keras-svq train` uses) and evaluate with the masked metrics of
+    `keras_svq.metrics`.
 
     Example:
 
@@ -36,11 +54,30 @@ class Splits(tuple):
     ```
     """
 
-    def __new__(cls, train, val, test, *, normalizer, info, sources):
+    def __new__(
+        cls,
+        train,
+        val,
+        test,
+        *,
+        normalizer,
+        info,
+        sources,
+        valid_mask=None,
+        preprocessing=None,
+        coords=None,
+        missing_value=(),
+        input_mask=None,
+    ):
         self = super().__new__(cls, (train, val, test))
         self.normalizer = normalizer
         self.info = info
         self.sources = dict(sources)
+        self.valid_mask = valid_mask
+        self.preprocessing = preprocessing
+        self.coords = dict(coords or {})
+        self.missing_value = tuple(missing_value or ())
+        self.input_mask = input_mask
         return self
 
     @classmethod
@@ -54,8 +91,13 @@ class Splits(tuple):
         seed=None,
         cache=False,
         drop_remainder=False,
+        **facts,
     ):
-        """Builds the three pipelines (only `train` shuffled) from `{split: source}`."""
+        """Builds the three pipelines (only `train` shuffled) from `{split: source}`.
+
+        `facts` are the optional attributes (`valid_mask`, `preprocessing`,
+        `coords`, `missing_value`).
+        """
         datasets = [
             make_dataset(
                 sources[name],
@@ -67,7 +109,9 @@ class Splits(tuple):
             )
             for name in SPLIT_NAMES
         ]
-        return cls(*datasets, normalizer=normalizer, info=info, sources=sources)
+        return cls(
+            *datasets, normalizer=normalizer, info=info, sources=sources, **facts
+        )
 
     # ---------------------------------------------------------- attributes
     @property
@@ -128,9 +172,31 @@ class Splits(tuple):
     def __reduce__(self):
         return (
             _rebuild,
-            (tuple(self), self.normalizer, self.info, self.sources),
+            (tuple(self), self.normalizer, self.info, self.sources, self.facts),
+        )
+
+    @property
+    def facts(self):
+        return {
+            "valid_mask": self.valid_mask,
+            "preprocessing": self.preprocessing,
+            "coords": self.coords,
+            "missing_value": self.missing_value,
+            "input_mask": self.input_mask,
+        }
+
+    def forecast_transform(self):
+        """The `ForecastTransform` from raw windows to this model space and back."""
+        from keras_svq.data.forecast_transform import ForecastTransform
+
+        return ForecastTransform(
+            self.normalizer,
+            self.preprocessing,
+            missing_value=self.missing_value,
+            input_mask=self.input_mask,
+            valid_mask=self.valid_mask,
         )
 
 
-def _rebuild(datasets, normalizer, info, sources):
-    return Splits(*datasets, normalizer=normalizer, info=info, sources=sources)
+def _rebuild(datasets, normalizer, info, sources, facts):
+    return Splits(*datasets, normalizer=normalizer, info=info, sources=sources, **facts)

@@ -50,6 +50,11 @@ class WindowSource:
         normalizer: `Normalizer` or None. Applied on read. Defaults to None.
         scale: float. Multiplies raw values before the normaliser (e.g. 1/255 for
             uint8 images). Defaults to 1.
+        fill_missing: bool. The frames may hold NaN (missing values): inputs
+            get 0 there after normalisation (the training mean), targets keep
+            NaN (left out of a masked loss and of the metrics). Defaults to False.
+        target_mask: bool array `(H, W, C)` or None. Target pixels outside it
+            are set to NaN (padding, a static mask). Defaults to None.
 
     Example:
 
@@ -60,7 +65,15 @@ class WindowSource:
     """
 
     def __init__(
-        self, frames, anchors, input_offsets, output_offsets, normalizer=None, scale=1.0
+        self,
+        frames,
+        anchors,
+        input_offsets,
+        output_offsets,
+        normalizer=None,
+        scale=1.0,
+        fill_missing=False,
+        target_mask=None,
     ):
         self.frames = frames
         self.anchors = np.asarray(anchors, dtype="int64").reshape(-1)
@@ -68,6 +81,10 @@ class WindowSource:
         self.output_offsets = np.asarray(output_offsets, dtype="int64")
         self.normalizer = normalizer
         self.scale = float(scale)
+        self.fill_missing = bool(fill_missing)
+        self.target_mask = (
+            None if target_mask is None else np.asarray(target_mask, bool)
+        )
         shape = tuple(int(s) for s in frames.shape)
         if len(shape) != 4:
             raise ValueError(
@@ -127,7 +144,12 @@ class WindowSource:
         unique, inverse = np.unique(index, return_inverse=True)
         frames = np.asarray(self.frames[unique])
         window = self._postprocess(frames)[inverse.reshape(index.shape)]
-        return window[:, : self.input_length], window[:, self.input_length :]
+        x, y = window[:, : self.input_length], window[:, self.input_length :]
+        if self.fill_missing:
+            x = np.where(np.isnan(x), np.float32(0), x)
+        if self.target_mask is not None:
+            y = np.where(self.target_mask, y, np.float32(np.nan))
+        return x, y
 
     # ------------------------------------------------------------- tf.data
     def tf_read(self, positions):
@@ -148,6 +170,12 @@ class WindowSource:
             if self.normalizer is not None:
                 window = (window - self.normalizer.mean) / self.normalizer.std
             x, y = window[:, : self.input_length], window[:, self.input_length :]
+            if self.fill_missing:
+                x = tf.where(tf.math.is_nan(x), tf.zeros_like(x), x)
+            if self.target_mask is not None:
+                y = tf.where(
+                    tf.constant(self.target_mask), y, tf.fill(tf.shape(y), np.nan)
+                )
         else:
             x, y = tf.numpy_function(
                 self._read_numpy, [positions], (tf.float32, tf.float32), stateful=False

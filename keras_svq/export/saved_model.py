@@ -1,11 +1,16 @@
 """SavedModel export for TF Serving: physical units in, physical units out.
 
-The exported graph contains the normalisation, so a client sends raw values
-(kelvin, trip counts, pixel intensities) and gets a forecast in the same
-units. Signatures:
+The exported graph contains what training did to the data (a
+`ForecastTransform`: missing-value codes and NaN filled with the training
+mean, the static mask, crop / coarsen / pad, the normalisation), so a client
+sends raw values on the original grid (kelvin with NaN over land, a radar's
+65535 codes, trip counts) and gets a forecast on the same grid in the same
+units, NaN where no forecast can be valid (masked or padded pixels, pixels
+outside the crop). A window without any valid pixel fails with an error.
+Signatures:
 
 - `serving_default`: input `inputs`, float32 `(N, T_in, H, W, C)` in physical
-  units (N free, the rest fixed); output `output_0`, float32
+  units on the raw grid (N free, the rest fixed); output `output_0`, float32
   `(N, T_out, H, W, C)` in physical units.
 - `encode` (models with an SVQ): same input; output `output_0`, float32
   `(N, T_in, H', W', K)`: the SVQ code weights of the quantized latent
@@ -65,31 +70,42 @@ def _quantizer_input_fn(model):
     return latent
 
 
-def export_saved_model(model, path, *, normalizer, description=None):
-    """Writes `model` as a SavedModel with normalisation inside the graph.
+def export_saved_model(
+    model, path, *, normalizer=None, transform=None, description=None
+):
+    """Writes `model` as a SavedModel with the data transform inside the graph.
 
     Args:
-        model: a forecasting backbone `(B, T_in, H, W, C) -> (B, T_out, H, W, C)`.
+        model: a forecasting backbone `(B, T_in, h, w, C) -> (B, T_out, h, w, C)`.
         path: output folder (replaced atomically if it exists).
-        normalizer: the run's `Normalizer` (per-channel `mean`, `std`).
+        normalizer: the run's `Normalizer` (per-channel `mean`, `std`); used
+            when `transform` is None.
+        transform: a `ForecastTransform` (raw grid, missing values, masks,
+            preprocessing and normaliser), or None for the normaliser alone.
         description: dict or None. Extra facts stored in `signature.json`.
 
     Returns:
         dict: the signature description written to `signature.json`.
     """
-    input_shape = tuple(int(s) for s in model.inputs[0].shape[1:])
-    output_shape = tuple(int(s) for s in model.outputs[0].shape[1:])
-    mean = tf.constant(np.asarray(normalizer.mean, "float32"))
-    std = tf.constant(np.asarray(normalizer.std, "float32"))
+    from keras_svq.data.forecast_transform import ForecastTransform
+
+    if transform is None:
+        if normalizer is None:
+            raise ValueError("export_saved_model needs `normalizer` or `transform`.")
+        transform = ForecastTransform(normalizer)
+    model_input = tuple(int(s) for s in model.inputs[0].shape[1:])
+    model_output = tuple(int(s) for s in model.outputs[0].shape[1:])
+    raw = transform.raw_shape or model_input[1:3]
+    input_shape = (model_input[0], *raw, model_input[3])
+    output_shape = (model_output[0], *raw, model_output[3])
     spec = tf.TensorSpec((None,) + input_shape, tf.float32, name="inputs")
 
     archive = keras.export.ExportArchive()
     archive.track(model)
 
     def serve(inputs):
-        frames = (inputs - mean) / std
-        outputs = tf.cast(model(frames, training=False), tf.float32)
-        return outputs * std + mean
+        outputs = model(transform.tf_prepare(inputs), training=False)
+        return transform.tf_finish(outputs)
 
     archive.add_endpoint("serving_default", serve, input_signature=[spec])
     signatures = {
@@ -99,6 +115,13 @@ def export_saved_model(model, path, *, normalizer, description=None):
                 "dtype": "float32",
                 "shape": [None, *input_shape],
                 "units": "physical (as the training data)",
+                "missing": "NaN"
+                + (
+                    f" or {list(transform.missing_value)}"
+                    if transform.missing_value
+                    else ""
+                )
+                + ": filled as in training",
             },
             "outputs": {
                 "name": "output_0",
@@ -113,7 +136,7 @@ def export_saved_model(model, path, *, normalizer, description=None):
         quantizer = model.quantizer
 
         def encode(inputs):
-            frames = (inputs - mean) / std
+            frames = transform.tf_prepare(inputs)
             return tf.cast(quantizer.encode(latent_fn(frames)), tf.float32)
 
         archive.add_endpoint("encode", encode, input_signature=[spec])
@@ -130,7 +153,8 @@ def export_saved_model(model, path, *, normalizer, description=None):
         }
     document = {
         "signatures": signatures,
-        "normalizer": normalizer.get_config(),
+        "normalizer": transform.normalizer.get_config(),
+        "transform": transform.get_config(),
         **({"description": description} if description else {}),
     }
     path = pathlib.Path(path)

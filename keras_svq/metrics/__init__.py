@@ -7,9 +7,16 @@
   over the batches seen.
 - `evaluate_forecast(model, splits)`: the dataset's metric set, overall and per
   lead time.
+- `ErrorAccumulator`: masked (and optionally latitude-weighted) MSE, MAE and
+  RMSE in physical units, streamed over batches; `latitude_weights(lat)`.
 - `lpips_distance(a, b)`: LPIPS-alex v0.1 in Keras; `persistence_forecast`.
+
+NaN targets, and False in a boolean `mask` (True = valid), mark invalid pixels,
+which every error figure leaves out.
 """
 
+from keras_svq.metrics.error_accumulator import ErrorAccumulator
+from keras_svq.metrics.error_accumulator import latitude_weights
 from keras_svq.metrics.evaluator import evaluate_forecast
 from keras_svq.metrics.forecast_mae import ForecastMAE
 from keras_svq.metrics.forecast_mse import ForecastMSE
@@ -29,12 +36,14 @@ __all__ = [
     "LPIPS",
     "PSNR",
     "SSIM",
+    "ErrorAccumulator",
     "ForecastMAE",
     "ForecastMSE",
     "ForecastRMSE",
     "FrameMetric",
     "LPIPSAlex",
     "evaluate_forecast",
+    "latitude_weights",
     "lpips_distance",
     "openstl_metrics",
     "persistence_forecast",

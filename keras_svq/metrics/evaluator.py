@@ -3,14 +3,20 @@
 The metrics are accumulated frame by frame over the whole dataset (nothing but
 one batch is held in memory), so the overall values equal `openstl_metrics` on
 the concatenated predictions, and the same sums split by forecast step give the
-per-lead-time breakdown.
+per-lead-time breakdown. Masked figures keep valid error sums and valid counts
+per lead time, so they too equal `openstl_metrics` on the whole split.
 """
 
 import numpy as np
 
+from keras_svq.metrics.error_accumulator import ErrorAccumulator
 from keras_svq.metrics.openstl_metrics import ALLOWED_METRICS
 from keras_svq.metrics.openstl_metrics import QUALITY_METRICS
+from keras_svq.metrics.openstl_metrics import check_mask
 from keras_svq.metrics.openstl_metrics import frame_values
+from keras_svq.metrics.openstl_metrics import masked_frame_values
+from keras_svq.metrics.openstl_metrics import valid_frame_sums
+from keras_svq.metrics.openstl_metrics import valid_pixels
 
 _SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
 
@@ -30,6 +36,30 @@ def _batches(data):
         yield np.asarray(x), np.asarray(y)
 
 
+def _ratio(numerator, denominator):
+    """`numerator / denominator`, NaN where the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(numerator, denominator)
+
+
+def _batch_valid(true, mask, start):
+    """Valid elements of one batch, or None when all are valid."""
+    if mask is not None and mask.ndim == 5 and mask.shape[0] > 1:
+        # A mask of the whole split: its rows follow the batches in order.
+        batch = true.shape[0]
+        mask = mask[start : start + batch]
+        if mask.shape[0] != batch:
+            raise ValueError(
+                f"`mask` covers {start + mask.shape[0]} examples but the data "
+                f"has at least {start + batch}. Received: mask.shape="
+                f"{(start + mask.shape[0],) + mask.shape[1:]}"
+            )
+    if mask is None and np.isfinite(true).all():
+        return None
+    valid = valid_pixels(true, mask)
+    return None if valid.all() else valid
+
+
 def evaluate_forecast(
     model,
     dataset_or_splits,
@@ -42,9 +72,28 @@ def evaluate_forecast(
     clip_range=(0.0, 1.0),
     ssim_data_range=None,
     channel_names=None,
+    mask=None,
+    latitudes=None,
     max_batches=None,
 ):
     """Evaluates a forecaster with the reference's metrics, overall and per lead time.
+
+    Targets that are NaN, and pixels where `mask` is False, are invalid and
+    left out of every figure, with `openstl_metrics`' rules: with
+    `spatial_norm`, MSE/MAE are the valid error sums over the valid counts
+    (per lead time, and over all steps for the overall value); without it,
+    per-frame sums over the valid pixels, averaged over frames; PSNR/SNR/SSIM/
+    LPIPS average over the frames that have a valid pixel (SSIM and LPIPS on
+    arrays set to 0 at the invalid pixels).
+
+    With `latitudes`, `mse_lat_weighted`, `mae_lat_weighted` and
+    `rmse_lat_weighted` (overall and per lead time) are added: per-element
+    means over all channels, each element weighted by WeatherBench's
+    `cos(lat) / mean(cos(lat))` of its row, i.e. `sum(w * err * valid) /
+    sum(w * valid)` over the valid elements. `rmse_lat_weighted` is the root of
+    the weighted MSE (WeatherBench 2: the root of the mean over time of the
+    weighted MSE), not a mean of per-sample roots; `rmse` likewise is the root
+    of the (unweighted) MSE. See `ErrorAccumulator`.
 
     Args:
         model: a Keras model (`predict_on_batch` is used) or any callable
@@ -67,17 +116,28 @@ def evaluate_forecast(
             WeatherBench-M: channels split into equal groups, `mse_<name>` etc.
             per group and `mse`/`mae`/`rmse` the group means. None takes
             `splits.info.channel_groups` (none without a `Splits`).
+        mask: boolean array or None. True = valid. Either broadcastable to one
+            batch `(B, T, H, W, C)` (a static mask such as a land-sea mask
+            `(H, W, 1)`), or the mask of the whole split `(N, T, H, W, C)`,
+            whose rows are taken batch by batch in the data's order. Defaults
+            to None: only NaN targets are invalid.
+        latitudes: 1-D array-like `(H,)` of degrees, or None. Adds the
+            latitude-weighted errors. Defaults to None.
         max_batches: int or None. Stop after this many batches.
 
     Returns:
-        dict: every metric as a float, `"per_lead_time"`: `{metric: [value per
-        forecast step]}`, and `"num_examples"`.
+        dict: every metric as a float, with latitudes the `*_lat_weighted`
+        errors, `"valid_fraction"` (valid target elements over all, only when
+        some were invalid), `"per_lead_time"`: `{metric: [value per forecast
+        step]}`, and `"num_examples"`.
 
     Example:
 
     ```python
     scores = evaluate_forecast(model, splits)
     scores["mse"], scores["per_lead_time"]["mse"][-1]
+    sea = evaluate_forecast(model, splits, mask=sea_mask, latitudes=lat)
+    sea["rmse_lat_weighted"], sea["valid_fraction"]
     ```
     """
     data = dataset_or_splits
@@ -109,7 +169,14 @@ def evaluate_forecast(
         errors.append("mse")
     quality = [m for m in metrics if m in QUALITY_METRICS]
     groups = list(channel_names) if channel_names else [None]
-    sums = {}
+    mask = check_mask(mask)
+    # Unmasked per-frame values summed over examples (`sums`, the reference's
+    # formulas), and what the masked figures need: valid error sums, valid
+    # counts and, for the quality metrics, the frames that have a valid pixel.
+    sums, raw, counts, frames = {}, {}, {}, {}
+    elements = valid_elements = 0
+    any_invalid = False
+    weighted = None
     num_examples = 0
     for i, (x, y) in enumerate(_batches(data)):
         if max_batches is not None and i >= max_batches:
@@ -129,29 +196,83 @@ def evaluate_forecast(
                 f"{pred.shape[-1]} channels cannot be split into {len(groups)} groups. "
                 f"Received: channel_names={channel_names}"
             )
+        valid = _batch_valid(true, mask, num_examples)
+        any_invalid = any_invalid or valid is not None
+        if latitudes is not None:
+            if weighted is None:
+                weighted = ErrorAccumulator(pred.shape[1], latitudes)
+            weighted.add(pred, true, valid)
+        elements += true.size
+        valid_elements += true.size if valid is None else int(valid.sum())
         for g, group in enumerate(groups):
             part = slice(g * width, (g + 1) * width)
+            # Dividing the per-frame sums by `norm` is `frame_values`'
+            # `spatial_norm`, so unmasked sums stay bit-identical to it.
+            norm = np.prod(pred[..., part].shape[-3:]) if spatial_norm else 1
+            if valid is None:
+                count = np.full(pred.shape[1], pred[:, 0, ..., part].size)
+            else:
+                count = valid[..., part].sum(axis=(0, 2, 3, 4))
+            counts[group] = counts.get(group, 0) + count
             for m in errors:
-                values = frame_values(
-                    pred[..., part], true[..., part], m, spatial_norm=spatial_norm
+                if valid is None:
+                    frame_sums = frame_values(pred[..., part], true[..., part], m)
+                else:
+                    frame_sums, _ = valid_frame_sums(
+                        pred[..., part], true[..., part], valid[..., part], m
+                    )
+                sums[m, group] = sums.get((m, group), 0.0) + (frame_sums / norm).sum(
+                    axis=0
                 )
-                sums[m, group] = sums.get((m, group), 0.0) + values.sum(axis=0)
+                raw[m, group] = raw.get((m, group), 0.0) + frame_sums.sum(axis=0)
         clipped = np.clip(pred, low, high)
         for m in quality:
-            values = frame_values(
-                clipped,
-                true,
-                m,
-                data_range=high - low,
-                ssim_data_range=ssim_data_range,
-            )
+            if valid is None:
+                values = frame_values(
+                    clipped,
+                    true,
+                    m,
+                    data_range=high - low,
+                    ssim_data_range=ssim_data_range,
+                )
+                has_valid = np.ones(values.shape, bool)
+            else:
+                values, has_valid = masked_frame_values(
+                    clipped,
+                    true,
+                    valid,
+                    m,
+                    data_range=high - low,
+                    ssim_data_range=ssim_data_range,
+                )
+                values = np.where(has_valid, values, 0.0)
             sums[m, None] = sums.get((m, None), 0.0) + values.sum(axis=0)
+            frames[m] = frames.get(m, 0) + has_valid.sum(axis=0)
         num_examples += pred.shape[0]
     if not num_examples:
         raise ValueError("The dataset is empty: nothing to evaluate.")
-    # Per step and per group; RMSE is the root of the MSE over the frames it
-    # summarises (all frames for the overall value, one step for a lead time).
-    step = {key: value / num_examples for key, value in sums.items()}
+    # (overall, per lead time) of every per-frame quantity, per group.
+    summary = {}
+    for key, total in sums.items():
+        m, group = key
+        if not any_invalid:
+            step = total / num_examples
+            summary[key] = step.mean(), step
+        elif m in quality:
+            summary[key] = (
+                _ratio(total.sum(), frames[m].sum()),
+                _ratio(total, frames[m]),
+            )
+        elif spatial_norm:
+            summary[key] = (
+                _ratio(raw[key].sum(), counts[group].sum()),
+                _ratio(raw[key], counts[group]),
+            )
+        else:
+            step = raw[key] / num_examples
+            summary[key] = step.mean(), step
+    # RMSE is the root of the MSE over the frames it summarises (all frames
+    # for the overall value, one step for a lead time).
     result, per_lead = {}, {}
     for m in metrics:
         keys = (
@@ -161,8 +282,8 @@ def evaluate_forecast(
         )
         overall, lead, by_group = [], [], {}
         for key in keys:
-            values = step[key]
-            overall.append(np.sqrt(values.mean()) if m == "rmse" else values.mean())
+            total, values = summary[key]
+            overall.append(np.sqrt(total) if m == "rmse" else total)
             lead.append(np.sqrt(values) if m == "rmse" else values)
             if key[1] is not None:
                 by_group[f"{m}_{key[1]}"] = float(overall[-1])
@@ -170,6 +291,14 @@ def evaluate_forecast(
         result[m] = float(np.mean(overall))
         result.update(by_group)
         per_lead[m] = [float(v) for v in np.mean(lead, axis=0)]
+    if weighted is not None:
+        figures = weighted.result()
+        for name in ("mse", "rmse", "mae"):
+            key = f"{name}_lat_weighted"
+            result[key] = figures[key]
+            per_lead[key] = figures["per_lead_time"][key]
+    if any_invalid:
+        result["valid_fraction"] = valid_elements / elements
     result["per_lead_time"] = per_lead
     result["num_examples"] = int(num_examples)
     return result

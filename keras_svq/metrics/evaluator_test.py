@@ -103,3 +103,138 @@ def test_channel_groups_like_weatherbench_m():
     for key, value in expected.items():
         np.testing.assert_allclose(scores[key], value, rtol=1e-5, err_msg=key)
     assert list(scores)[:3] == ["mse", "mse_r", "mse_t"]
+
+
+# ---------------------------------------------------------------- masks
+def _masked_arrays(shape=(6, 3, 8, 10, 2), seed=3):
+    """Inputs, targets with NaN (missing values) and a static land-sea mask."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype("float32")
+    y = (x + 0.5 * rng.standard_normal(shape)).astype("float32")
+    y[rng.random(shape) < 0.1] = np.nan
+    sea = rng.random(shape[2:4] + (1,)) > 0.25
+    return x, y, sea
+
+
+def _in_batches(x, y, size):
+    return [(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
+
+
+@pytest.mark.parametrize("spatial_norm", [True, False])
+def test_masked_streaming_equals_openstl_metrics_and_numpy(spatial_norm):
+    x, y, sea = _masked_arrays()
+    metrics = ("mse", "rmse", "mae")
+    scores = evaluate_forecast(
+        lambda a: a,
+        _in_batches(x, y, 4),  # batches of 4 and 2
+        metrics=metrics,
+        spatial_norm=spatial_norm,
+        mask=sea,
+    )
+    expected = openstl_metrics(
+        x, y, mask=sea, metrics=metrics, spatial_norm=spatial_norm
+    )
+    for key, value in expected.items():
+        np.testing.assert_allclose(scores[key], value, rtol=1e-6, err_msg=key)
+    valid = np.broadcast_to(sea, y.shape) & ~np.isnan(y)
+    np.testing.assert_allclose(scores["valid_fraction"], valid.mean())
+    for step in range(3):
+        v = valid[:, step]
+        err = x[:, step][v].astype("float64") - y[:, step][v]
+        if spatial_norm:
+            mse, mae = np.mean(err**2), np.mean(np.abs(err))
+        else:  # per-frame sums, averaged over the examples
+            mse, mae = np.sum(err**2) / len(x), np.sum(np.abs(err)) / len(x)
+        lead = scores["per_lead_time"]
+        np.testing.assert_allclose(lead["mse"][step], mse, rtol=1e-6)
+        np.testing.assert_allclose(lead["mae"][step], mae, rtol=1e-6)
+        np.testing.assert_allclose(lead["rmse"][step], np.sqrt(mse), rtol=1e-6)
+    one_batch = evaluate_forecast(
+        lambda a: a, (x, y), metrics=metrics, spatial_norm=spatial_norm, mask=sea
+    )
+    for key in metrics:
+        np.testing.assert_allclose(scores[key], one_batch[key], rtol=1e-12)
+
+
+def test_masked_quality_metrics_and_invalid_predictions():
+    rng = np.random.default_rng(4)
+    y = rng.random((3, 2, 32, 32, 1)).astype("float32")
+    x = np.clip(y + 0.1 * rng.standard_normal(y.shape), 0, 1).astype("float32")
+    mask = rng.random((32, 32, 1)) > 0.3
+    metrics = ("mse", "psnr", "snr", "ssim", "lpips")
+    scores = evaluate_forecast(
+        lambda a: a, _in_batches(x, y, 2), metrics=metrics, mask=mask
+    )
+    expected = openstl_metrics(x, y, mask=mask, metrics=metrics)
+    for key, value in expected.items():
+        np.testing.assert_allclose(scores[key], value, rtol=1e-5, err_msg=key)
+    noisy = np.where(mask, x, 5.0).astype("float32")
+    changed = evaluate_forecast(
+        lambda a: a, _in_batches(noisy, y, 2), metrics=metrics, mask=mask
+    )
+    for key in metrics:
+        np.testing.assert_allclose(changed[key], scores[key], rtol=1e-6, err_msg=key)
+
+
+def test_split_mask_is_taken_batch_by_batch_and_equals_nan_targets():
+    x, y, _ = _masked_arrays(seed=5)
+    mask = np.random.default_rng(5).random(y.shape) > 0.3  # varies per example
+    clean = np.nan_to_num(y, nan=0.0)
+    by_mask = evaluate_forecast(
+        lambda a: a,
+        _in_batches(x, clean, 4),
+        spatial_norm=True,
+        mask=mask & ~np.isnan(y),
+    )
+    by_nan = evaluate_forecast(
+        lambda a: a,
+        _in_batches(x, np.where(mask, y, np.nan), 4),
+        spatial_norm=True,
+    )
+    for key in ("mse", "mae", "valid_fraction"):
+        np.testing.assert_allclose(by_mask[key], by_nan[key], rtol=1e-12)
+    assert by_mask["per_lead_time"] == by_nan["per_lead_time"]
+    with pytest.raises(ValueError, match="`mask` covers 4 examples"):
+        evaluate_forecast(lambda a: a, _in_batches(x, clean, 4), mask=mask[:4])
+
+
+def test_all_valid_mask_equals_the_unmasked_result():
+    x, y, _ = _masked_arrays(seed=6)
+    y = np.nan_to_num(y)
+    plain = evaluate_forecast(lambda a: a, (x, y), spatial_norm=True)
+    masked = evaluate_forecast(
+        lambda a: a, (x, y), spatial_norm=True, mask=np.ones((8, 10, 1), bool)
+    )
+    assert masked == plain and "valid_fraction" not in plain
+
+
+def test_latitude_weighted_errors():
+    x, y, sea = _masked_arrays(seed=7)
+    lat = np.linspace(70.0, -70.0, 8)
+    scores = evaluate_forecast(
+        lambda a: a,
+        _in_batches(x, y, 4),
+        spatial_norm=True,
+        mask=sea,
+        latitudes=lat,
+    )
+    weights = np.cos(np.deg2rad(lat)) / np.cos(np.deg2rad(lat)).mean()
+    valid = np.broadcast_to(sea, y.shape) & ~np.isnan(y)
+    w = np.broadcast_to(weights[None, None, :, None, None], y.shape)
+    err = np.where(valid, x.astype("float64") - y, 0.0)
+    lead = scores["per_lead_time"]
+    for step in range(3):
+        ws, vs, es = w[:, step], valid[:, step], err[:, step]
+        mse = np.sum(ws[vs] * es[vs] ** 2) / np.sum(ws[vs])
+        mae = np.sum(ws[vs] * np.abs(es[vs])) / np.sum(ws[vs])
+        np.testing.assert_allclose(lead["mse_lat_weighted"][step], mse, rtol=1e-10)
+        np.testing.assert_allclose(lead["mae_lat_weighted"][step], mae, rtol=1e-10)
+        np.testing.assert_allclose(
+            lead["rmse_lat_weighted"][step], np.sqrt(mse), rtol=1e-10
+        )
+    mse = np.sum(w[valid] * err[valid] ** 2) / np.sum(w[valid])
+    np.testing.assert_allclose(scores["mse_lat_weighted"], mse, rtol=1e-10)
+    np.testing.assert_allclose(scores["rmse_lat_weighted"], np.sqrt(mse), rtol=1e-10)
+    # The unweighted figures are unchanged by `latitudes`.
+    plain = evaluate_forecast(lambda a: a, (x, y), spatial_norm=True, mask=sea)
+    np.testing.assert_allclose(scores["mse"], plain["mse"], rtol=1e-12)

@@ -21,6 +21,25 @@ Formulas (as OpenSTL computes them, after denormalising with `mean`/`std`):
   - SNR: `10 log10(mean(true^2) / mean((true - pred)^2))` per frame.
   - LPIPS: AlexNet v0.1 on images mapped from [0, 1] to [-1, 1] (see
     `lpips_distance`).
+
+Invalid pixels (land in a sea-surface-temperature field, radar out of range)
+are the target pixels that are NaN (or infinite) or False in a boolean `mask`
+(True = valid, broadcastable to `(N, T, H, W, C)`). When any pixel is invalid,
+every figure is computed over the valid pixels only, so predictions there never
+matter:
+
+- MSE / MAE with `spatial_norm=True`: the total valid error over the number of
+  valid elements. With `spatial_norm=False`: per frame, the error summed over
+  its valid pixels, averaged over all frames. RMSE: the root of that MSE.
+- PSNR / SNR: per frame over its valid pixels, averaged over the frames that
+  have at least one valid pixel.
+- SSIM / LPIPS (windowed and network metrics cannot skip pixels): both
+  prediction and target are set to 0 at the invalid pixels (so the prediction
+  equals the target there, and NaN targets and an explicit mask give the same
+  images), then averaged over the frames that have a valid pixel. Windows that
+  straddle the edge of the valid region still see the filled zeros.
+
+Without any invalid pixel the unmasked formulas above are used unchanged.
 """
 
 import numpy as np
@@ -121,17 +140,134 @@ def frame_values(
     raise ValueError(f"No per-frame value for metric {metric!r}.")
 
 
-def _errors(pred, true, metrics, spatial_norm):
+def check_mask(mask):
+    """`mask` as a boolean array (None stays None); other dtypes are refused."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise ValueError(
+            "`mask` must be a boolean array (True = valid). "
+            f"Received: mask.dtype={mask.dtype}"
+        )
+    return mask
+
+
+def valid_pixels(true, mask=None):
+    """Which target elements are valid: finite in `true` and True in `mask`.
+
+    Args:
+        true: numpy array `(N, T, H, W, C)`. Targets; NaN marks an invalid pixel.
+        mask: boolean array broadcastable to `true.shape`, or None. True = valid.
+
+    Returns:
+        A boolean array of `true`'s shape.
+    """
+    true = np.asarray(true)
+    valid = np.isfinite(true)
+    mask = check_mask(mask)
+    if mask is None:
+        return valid
+    try:
+        mask = np.broadcast_to(mask, true.shape)
+    except ValueError:
+        raise ValueError(
+            f"`mask` must be broadcastable to the targets' shape {true.shape}. "
+            f"Received: mask.shape={mask.shape}"
+        ) from None
+    return valid & mask
+
+
+def _ratio(numerator, denominator):
+    """`numerator / denominator`, NaN where the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(numerator, denominator)
+
+
+def valid_frame_sums(pred, true, valid, metric):
+    """Per-frame error sums over the valid pixels, and the valid counts.
+
+    Args:
+        pred: numpy array `(N, T, H, W, C)`, denormalised.
+        true: numpy array `(N, T, H, W, C)`; may be NaN where `valid` is False.
+        valid: boolean array `(N, T, H, W, C)`.
+        metric: `"mse"` (squared errors) or `"mae"` (absolute errors).
+
+    Returns:
+        `(sums, counts)`: float64 sums and integer counts, both `(N, T)`.
+    """
+    if metric not in ("mse", "mae"):
+        raise ValueError(f"No error sum for metric {metric!r}.")
+    diff = pred - true
+    err = diff * diff if metric == "mse" else np.abs(diff)
+    err = np.where(valid, err, 0)
+    frames = err.shape[:2] + (-1,)
+    sums = err.reshape(frames).sum(-1, dtype="float64")
+    return sums, valid.reshape(frames).sum(-1)
+
+
+def masked_frame_values(
+    pred, true, valid, metric, *, data_range=1.0, ssim_data_range=None
+):
+    """Per-frame values `(N, T)` of a quality metric over the valid pixels.
+
+    PSNR and SNR use the valid pixels of each frame; SSIM and LPIPS are
+    computed with both arrays set to 0 at the invalid pixels. `pred` must
+    already be denormalised and clipped.
+
+    Returns:
+        `(values, has_valid)`: float64 `(N, T)` values, NaN for frames without
+        a valid pixel, and the boolean `(N, T)` array of frames that have one.
+    """
+    has_valid = valid.any(axis=(2, 3, 4))
+    counts = valid.sum(axis=(2, 3, 4))
+    if metric == "psnr":
+        diff = pred.astype("float32") - true.astype("float32")
+        squared = np.where(valid, diff * diff, 0)
+        mse = _ratio(squared.sum(axis=(2, 3, 4), dtype="float64"), counts)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = 20.0 * np.log10(data_range / np.sqrt(mse))
+    elif metric == "snr":
+        true = np.asarray(true, "float64")
+        signal = _ratio(np.where(valid, true**2, 0).sum(axis=(2, 3, 4)), counts)
+        noise = np.where(valid, (true - pred) ** 2, 0).sum(axis=(2, 3, 4))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = 10.0 * np.log10(signal / _ratio(noise, counts))
+    elif metric in ("ssim", "lpips"):
+        values = frame_values(
+            np.where(valid, pred, 0),
+            np.where(valid, true, 0),
+            metric,
+            data_range=data_range,
+            ssim_data_range=ssim_data_range,
+        )
+    else:
+        raise ValueError(f"No masked per-frame value for metric {metric!r}.")
+    return np.where(has_valid, values, np.nan), has_valid
+
+
+def _errors(pred, true, metrics, spatial_norm, valid=None):
     result = {}
-    mse = None
-    if "mse" in metrics or "rmse" in metrics:
-        mse = frame_values(pred, true, "mse", spatial_norm=spatial_norm).mean()
+    mse = mae = None
+    if valid is None:
+        if "mse" in metrics or "rmse" in metrics:
+            mse = frame_values(pred, true, "mse", spatial_norm=spatial_norm).mean()
+        if "mae" in metrics:
+            mae = frame_values(pred, true, "mae", spatial_norm=spatial_norm).mean()
+    else:
+        # Per-element: total over count; per frame: mean of per-frame sums.
+        def masked(metric):
+            sums, counts = valid_frame_sums(pred, true, valid, metric)
+            return _ratio(sums.sum(), counts.sum()) if spatial_norm else sums.mean()
+
+        if "mse" in metrics or "rmse" in metrics:
+            mse = masked("mse")
+        if "mae" in metrics:
+            mae = masked("mae")
     if "mse" in metrics:
         result["mse"] = float(mse)
     if "mae" in metrics:
-        result["mae"] = float(
-            frame_values(pred, true, "mae", spatial_norm=spatial_norm).mean()
-        )
+        result["mae"] = float(mae)
     if "rmse" in metrics:
         result["rmse"] = float(np.sqrt(mse))
     return result
@@ -148,8 +284,13 @@ def openstl_metrics(
     clip_range=(0.0, 1.0),
     channel_names=None,
     ssim_data_range=None,
+    mask=None,
 ):
     """The counterpart of OpenSTL's `metric()` for channels-last arrays.
+
+    Targets that are NaN, and pixels where `mask` is False, are invalid: the
+    figures are then computed over the valid pixels only (see the module
+    docstring for each metric's rule).
 
     Args:
         pred: numpy array `(N, T, H, W, C)`. Predictions (normalised if `mean`
@@ -170,6 +311,9 @@ def openstl_metrics(
             reported per group and `mse`/`mae`/`rmse` are the group means.
         ssim_data_range: float or None. SSIM data range; defaults to the span of
             `clip_range`. `2.0` reproduces the reference (see module docstring).
+        mask: boolean array broadcastable to `(N, T, H, W, C)` or None. True
+            marks a valid pixel, e.g. a land-sea mask `(H, W, 1)`. Defaults to
+            None: only NaN targets are invalid.
 
     Returns:
         dict of metric name -> float.
@@ -178,6 +322,7 @@ def openstl_metrics(
 
     ```python
     scores = openstl_metrics(pred, true, metrics=("mse", "mae", "ssim", "psnr"))
+    sea = openstl_metrics(pred, true, mask=land_sea_mask[..., None])  # (H, W, 1)
     ```
     """
     pred, true = _check(pred, true)
@@ -194,6 +339,11 @@ def openstl_metrics(
     if mean is not None and std is not None:
         pred = pred * np.asarray(std, pred.dtype) + np.asarray(mean, pred.dtype)
         true = true * np.asarray(std, true.dtype) + np.asarray(mean, true.dtype)
+    valid = None
+    if mask is not None or not np.isfinite(true).all():
+        valid = valid_pixels(true, mask)
+        if valid.all():
+            valid = None  # nothing to leave out: the unmasked formulas
     result = {}
     if channel_names:
         channels = pred.shape[-1]
@@ -210,6 +360,7 @@ def openstl_metrics(
                 true[..., i * width : (i + 1) * width],
                 metrics,
                 spatial_norm,
+                None if valid is None else valid[..., i * width : (i + 1) * width],
             )
             for i in range(groups)
         ]
@@ -219,11 +370,13 @@ def openstl_metrics(
                     result[f"{key}_{name}"] = values[key]
                 result[key] = float(np.mean([values[key] for values in per_group]))
     else:
-        result.update(_errors(pred, true, metrics, spatial_norm))
+        result.update(_errors(pred, true, metrics, spatial_norm, valid))
     low, high = clip_range
     clipped = np.clip(pred, low, high)
     for key in QUALITY_METRICS:
-        if key in metrics:
+        if key not in metrics:
+            continue
+        if valid is None:
             values = frame_values(
                 clipped,
                 true,
@@ -232,6 +385,18 @@ def openstl_metrics(
                 ssim_data_range=ssim_data_range,
             )
             result[key] = float(np.mean(values))
+        else:
+            values, has_valid = masked_frame_values(
+                clipped,
+                true,
+                valid,
+                key,
+                data_range=high - low,
+                ssim_data_range=ssim_data_range,
+            )
+            result[key] = float(
+                np.mean(values[has_valid]) if has_valid.any() else np.nan
+            )
     return {key: result[key] for key in _order(result, metrics)}
 
 

@@ -203,3 +203,146 @@ def test_errors_name_the_problem():
         openstl_metrics(pred, true[:, :1])
     with pytest.raises(ValueError, match="cannot be split into 3 groups"):
         openstl_metrics(pred, true, channel_names=["a", "b", "c"])
+
+
+# ---------------------------------------------------------------- masks
+def _masked_reference(pred, true, valid, metrics, spatial_norm=False, data_range=1.0):
+    """The masked rules, frame by frame with boolean indexing."""
+    pred = pred.astype("float64")
+    true = true.astype("float64")
+    n, t = pred.shape[:2]
+    out = {}
+    for name, fn in (("mse", np.square), ("mae", np.abs)):
+        if spatial_norm:  # total valid error over the valid count
+            out[name] = fn(pred[valid] - true[valid]).sum() / valid.sum()
+        else:  # per-frame sums over the valid pixels, averaged over all frames
+            frame_sums = [
+                fn(pred[b, f][valid[b, f]] - true[b, f][valid[b, f]]).sum()
+                for b in range(n)
+                for f in range(t)
+            ]
+            out[name] = np.mean(frame_sums)
+    out["rmse"] = np.sqrt(out["mse"])
+    clipped = np.clip(pred, 0.0, 1.0)
+    psnr, snr, ssim = [], [], []
+    for b in range(n):
+        for f in range(t):
+            v = valid[b, f]
+            if not v.any():
+                continue
+            p, y = clipped[b, f][v], true[b, f][v]
+            mse = np.mean((p.astype("float32") - y.astype("float32")) ** 2)
+            psnr.append(20.0 * np.log10(1.0 / np.sqrt(mse)))
+            snr.append(10.0 * np.log10(np.mean(y**2) / np.mean((y - p) ** 2)))
+            ssim.append(
+                structural_similarity(
+                    np.where(v, clipped[b, f], 0.0),
+                    np.where(v, true[b, f], 0.0),
+                    channel_axis=-1,
+                    data_range=data_range,
+                )
+            )
+    out.update(psnr=np.mean(psnr), snr=np.mean(snr), ssim=np.mean(ssim))
+    return {key: out[key] for key in metrics}
+
+
+def _masked_pair(shape, seed=0):
+    """A prediction, targets with NaN, the static mask and the validity."""
+    pred, true = _pair(shape, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    mask = rng.random(shape[2:4] + (1,)) > 0.3  # a static "land-sea" mask
+    true[rng.random(shape) < 0.1] = np.nan  # and missing values
+    valid = np.broadcast_to(mask, shape) & ~np.isnan(true)
+    return pred, true, mask, valid
+
+
+@pytest.mark.parametrize("spatial_norm", [False, True])
+def test_masked_figures_match_reference(spatial_norm):
+    pred, true, mask, valid = _masked_pair((2, 3, 16, 16, 2))
+    got = openstl_metrics(pred, true, mask=mask, metrics=ALL, spatial_norm=spatial_norm)
+    _assert_close(
+        got, _masked_reference(pred, true, valid, ALL, spatial_norm=spatial_norm)
+    )
+    assert list(got) == list(ALL)
+
+
+def test_masked_denormalised_and_channel_groups():
+    pred, true, mask, valid = _masked_pair((2, 2, 8, 8, 4), seed=1)
+    mean, std = np.array([280.0, 5.0, 1.0, 0.0]), np.array([3.0, 0.5, 2.0, 1.0])
+    got = openstl_metrics(
+        pred,
+        true,
+        mask=mask,
+        mean=mean,
+        std=std,
+        metrics=("mse", "mae", "rmse"),
+        spatial_norm=True,
+        channel_names=["a", "b"],
+    )
+    pred, true = pred * std + mean, true * std + mean
+    for name, part in (("a", slice(0, 2)), ("b", slice(2, 4))):
+        expected = _masked_reference(
+            pred[..., part],
+            true[..., part],
+            valid[..., part],
+            ("mse", "mae", "rmse"),
+            spatial_norm=True,
+        )
+        for key, value in expected.items():
+            np.testing.assert_allclose(got[f"{key}_{name}"], value, rtol=1e-5)
+    np.testing.assert_allclose(got["mse"], (got["mse_a"] + got["mse_b"]) / 2)
+
+
+def test_predictions_at_invalid_pixels_change_nothing():
+    pred, true, mask, valid = _masked_pair((2, 2, 16, 16, 1), seed=2)
+    other = np.where(valid, pred, 123.0).astype("float32")
+    for spatial_norm in (False, True):
+        first = openstl_metrics(
+            pred, true, mask=mask, metrics=ALL, spatial_norm=spatial_norm
+        )
+        assert first == openstl_metrics(
+            other, true, mask=mask, metrics=ALL, spatial_norm=spatial_norm
+        )
+
+
+def test_nan_targets_and_an_explicit_mask_give_the_same_figures():
+    pred, true = _pair((2, 3, 12, 12, 1), seed=3)
+    mask = np.random.default_rng(3).random(true.shape) > 0.2
+    with_nan = np.where(mask, true, np.nan).astype("float32")
+    for spatial_norm in (False, True):
+        by_mask = openstl_metrics(
+            pred, true, mask=mask, metrics=ALL, spatial_norm=spatial_norm
+        )
+        by_nan = openstl_metrics(pred, with_nan, metrics=ALL, spatial_norm=spatial_norm)
+        _assert_close(by_mask, by_nan, rtol=1e-12)
+
+
+def test_all_valid_mask_equals_the_unmasked_result():
+    pred, true = _pair((2, 2, 10, 10, 2), seed=4)
+    mask = np.ones((10, 10, 1), bool)
+    assert openstl_metrics(pred, true, mask=mask, metrics=ALL) == openstl_metrics(
+        pred, true, metrics=ALL
+    )
+
+
+def test_frames_without_valid_pixels_leave_the_quality_averages():
+    pred, true = _pair((1, 3, 8, 8, 1), seed=5)
+    mask = np.ones(true.shape, bool)
+    mask[0, 1] = False  # the whole second frame is invalid
+    got = openstl_metrics(pred, true, mask=mask, metrics=("mse", "psnr"))
+    kept = [0, 2]
+    expected = _reference(pred[:, kept], true[:, kept], metrics=("mse", "psnr"))
+    np.testing.assert_allclose(got["psnr"], expected["psnr"], rtol=1e-6)
+    # Per-frame sums average over all frames; the empty one adds 0.
+    np.testing.assert_allclose(got["mse"], expected["mse"] * 2 / 3, rtol=1e-6)
+    nothing = openstl_metrics(pred, true, mask=np.zeros_like(mask), metrics=ALL)
+    assert all(np.isnan(nothing[key]) for key in ("psnr", "snr", "ssim"))
+    assert nothing["mse"] == 0.0
+
+
+def test_mask_errors_name_the_problem():
+    pred, true = _pair((1, 2, 8, 8, 1))
+    with pytest.raises(ValueError, match="boolean array .* mask.dtype=float64"):
+        openstl_metrics(pred, true, mask=np.ones((8, 8, 1)))
+    with pytest.raises(ValueError, match="broadcastable .* mask.shape=\\(7, 8\\)"):
+        openstl_metrics(pred, true, mask=np.ones((7, 8), bool))

@@ -11,6 +11,10 @@ data:                        # exactly one source key, then that loader's argume
   output_length: 12          #   array: keras_svq.data.from_array(load_array(path), ...)
   batch_size: 16
   crop: [32, 48]             # optional: keep the top-left H x W (see `crop`)
+# Own data (`array:`) take every `from_array` argument, e.g.
+#   array: radar.npy | sst.nc (variable: sst) | era5.zarr (variable: t2m)
+#   missing_value: 65535       nan_policy: fill      mask: land_sea.npy
+#   crop: {rows: [220, 636], cols: [140, 556]}   coarsen: 2   pad_to_multiple: 4
 model:                       # exactly the backbone's `get_config()`
   input_length: 12
   ...
@@ -369,12 +373,30 @@ def validate_data(section):
             if key not in allowed:
                 raise _unknown_key_error("data", key, allowed)
     crop = section.get("crop")
+    if source == "array":
+        if crop is not None or section.get("coarsen") or section.get("pad_to_multiple"):
+            _check_preprocessing(section)
+        return
     if crop is not None and (
         not isinstance(crop, (list, tuple))
         or len(crop) != 2
         or not all(isinstance(v, int) and v > 0 for v in crop)
     ):
         raise UserError(f"data.crop must be [height, width]. Received: {crop!r}")
+
+
+def _check_preprocessing(section):
+    from keras_svq.data.preprocessing import Preprocessing
+
+    try:
+        Preprocessing(
+            crop=section.get("crop"),
+            coarsen=section.get("coarsen"),
+            pad_to_multiple=section.get("pad_to_multiple"),
+            pad_mode=section.get("pad_mode", "reflect"),
+        )
+    except ValueError as e:
+        raise UserError(f"data: {' '.join(str(e).split())}") from None
 
 
 def _validate_kwargs(section_name, cls, kwargs):

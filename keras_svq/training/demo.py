@@ -43,6 +43,15 @@ DEMO_PRESETS = {
 _DEMO_FILES = {"results.json", "training_curves.png"}
 
 
+def physical_errors(pred, truth):
+    """MSE, MAE, RMSE (overall and per lead time) of one set of forecasts."""
+    from keras_svq.metrics import ErrorAccumulator
+
+    errors = ErrorAccumulator(truth.shape[1])
+    errors.add(pred, truth)
+    return errors.result()
+
+
 def _check_output_dir(root):
     if not root.exists():
         return
@@ -111,12 +120,12 @@ def run_demo(output_dir="demo_output", *, epochs=None, verbose=2):
             run_commands.predict_arrays(model, x, batch_size=len(x))
         )
         predictions[label] = pred
-        errors = run_commands.physical_errors(pred, truth)
+        errors = physical_errors(pred, truth)
         errors["train_seconds"] = round(train_seconds, 1)
         errors["params"] = int(model.count_params())
         results["models"][label] = errors
         histories[label] = read_json(layout.logs / "history.json")
-    results["models"]["persistence"] = run_commands.physical_errors(
+    results["models"]["persistence"] = physical_errors(
         bundle.normalizer.denormalize(run_commands.persistence(x, y.shape[1])), truth
     )
     results["num_test_examples"] = int(len(x))

@@ -137,3 +137,121 @@ class TAULoss(keras.losses.Loss):
             "tau": self.tau,
             "epsilon": self.epsilon,
         }
+
+
+# Short names that map to a Keras `Loss` class; other names go through
+# `keras.losses.get`, which may give a `Loss` or a bare loss function.
+_NAMED_LOSSES = {
+    "mse": keras.losses.MeanSquaredError,
+    "mae": keras.losses.MeanAbsoluteError,
+    "huber": keras.losses.Huber,
+    "log_cosh": keras.losses.LogCosh,
+}
+
+
+def _resolve_loss(loss):
+    """A `keras.losses.Loss` instance or a loss function for `loss`."""
+    if isinstance(loss, str):
+        if loss.lower() in _NAMED_LOSSES:
+            return _NAMED_LOSSES[loss.lower()]()
+        return keras.losses.get(loss)
+    if isinstance(loss, keras.losses.Loss) or callable(loss):
+        return loss
+    raise ValueError(
+        "`loss` must be a loss name, a `keras.losses.Loss` or a loss function. "
+        f"Received: loss={loss!r}"
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_svq")
+class MaskedLoss(keras.losses.Loss):
+    """Any Keras loss, averaged over the valid target pixels only.
+
+    Targets mark invalid pixels (land in a sea-surface-temperature field,
+    radar out of range) with NaN. The loss is the inner loss averaged over the
+    valid elements of the whole batch: the sum of the valid errors divided by
+    the number of valid elements, not a mean of per-sample means. On targets
+    without NaN it equals the inner loss exactly.
+
+    How: at invalid pixels the target is replaced by the (gradient-stopped)
+    prediction, and the prediction there is gradient-stopped too, so those
+    pixels add no error and receive a zero gradient (no NaN can reach the
+    gradients). The inner loss' unreduced values are then scaled by
+    `size / max(num_valid, 1)`, which makes this loss' own reduction
+    (`"sum_over_batch_size"`) return the valid-pixel mean. This is exact for
+    element-wise losses (MSE, MAE, Huber, log-cosh, ...) and for the MSE term of
+    `TAULoss`; a non-local term such as TAU's differential divergence is
+    evaluated on the filled target and scaled the same way. The inner loss'
+    own `reduction` is not used. Computed in float32.
+
+    Args:
+        loss: str, `keras.losses.Loss` or loss function. The inner loss, e.g.
+            `"mse"`, `"mae"`, `"huber"` or `TAULoss()`. Defaults to `"mse"`.
+        reduction: str. As `keras.losses.Loss`. Defaults to
+            `"sum_over_batch_size"`, the only one for which the result is the
+            valid-pixel mean.
+        name: str or None. Defaults to `"masked_" + inner loss name`.
+        dtype: as `keras.losses.Loss`.
+
+    Call arguments:
+        y_true: tensor `(B, T, H, W, C)`. Targets; NaN marks an invalid pixel.
+        y_pred: tensor `(B, T, H, W, C)`. Predictions, never NaN.
+        sample_weight: optional, as `keras.losses.Loss`.
+
+    Returns:
+        A float32 scalar.
+
+    Example:
+
+    ```python
+    y_true = np.array([[1.0, np.nan], [3.0, 4.0]])
+    y_pred = np.array([[2.0, 9.0], [3.0, 6.0]])
+    MaskedLoss("mse")(y_true, y_pred)  # (1 + 0 + 4) / 3
+    model.compile(optimizer="adam", loss=MaskedLoss(TAULoss(alpha=0.1)))
+    ```
+    """
+
+    def __init__(
+        self,
+        loss="mse",
+        reduction="sum_over_batch_size",
+        name=None,
+        dtype=None,
+    ):
+        loss = _resolve_loss(loss)
+        inner_name = getattr(loss, "name", None) or getattr(loss, "__name__", "loss")
+        super().__init__(
+            name=name or f"masked_{inner_name}", reduction=reduction, dtype=dtype
+        )
+        self.loss = loss
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "float32")
+        y_pred = ops.cast(y_pred, "float32")
+        valid = ops.isfinite(y_true)
+        frozen = ops.stop_gradient(y_pred)
+        filled = ops.where(valid, y_true, frozen)
+        y_pred = ops.where(valid, y_pred, frozen)
+        # The inner loss' unreduced values: its reduction is replaced by ours.
+        inner = (
+            self.loss.call if isinstance(self.loss, keras.losses.Loss) else self.loss
+        )
+        losses = ops.cast(inner(filled, y_pred), "float32")
+        size = ops.cast(ops.size(valid), "float32")
+        count = ops.sum(ops.cast(valid, "float32"))
+        return losses * (size / ops.maximum(count, 1.0))
+
+    def get_config(self):
+        inner = keras.saving.serialize_keras_object(self.loss)
+        # Keras' `Huber` leaves `delta` out of its config; its function
+        # arguments are its constructor arguments, so they are put back.
+        fn_kwargs = getattr(self.loss, "_fn_kwargs", None)
+        if fn_kwargs and isinstance(inner.get("config"), dict):
+            inner["config"] = {**fn_kwargs, **inner["config"]}
+        return {**super().get_config(), "loss": inner}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["loss"] = keras.saving.deserialize_keras_object(config["loss"])
+        return cls(**config)

@@ -3,6 +3,7 @@
 import keras
 
 from keras_svq.io_utils import UserError
+from keras_svq.training.losses import MaskedLoss
 
 # OpenSTL `optim_constant.py`: the weight decay each optimizer gets when the
 # config does not set one. Adam's is PyTorch's coupled L2; Keras' `Adam`
@@ -54,9 +55,15 @@ _LOSSES = {
 
 
 def get_loss(training):
+    """The configured `training.loss`, wrapped in `MaskedLoss`.
+
+    NaN targets mark invalid pixels; the wrapper averages the loss over the
+    valid ones and equals the plain loss on data without NaN. The configured
+    loss itself is `get_loss(training).loss`.
+    """
     name = str(training.loss).lower()
     if name not in _LOSSES:
         raise UserError(
             f"Unknown training.loss {training.loss!r}; known: {', '.join(_LOSSES)}"
         )
-    return _LOSSES[name](training)
+    return MaskedLoss(_LOSSES[name](training))

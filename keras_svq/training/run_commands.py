@@ -18,65 +18,6 @@ logger = logging.getLogger(__name__)
 # -------------------------------------------------------------- metrics
 
 
-def physical_errors(pred, true):
-    """MSE, MAE, RMSE over everything and per lead time, in the data's units.
-
-    Args:
-        pred, true: arrays `(N, T_out, H, W, C)` in physical units.
-    """
-    error = np.asarray(pred, "float64") - np.asarray(true, "float64")
-    axes = (0, 2, 3, 4)
-    mse_lead = np.mean(error**2, axis=axes)
-    mae_lead = np.mean(np.abs(error), axis=axes)
-    return {
-        "mse": float(np.mean(error**2)),
-        "mae": float(np.mean(np.abs(error))),
-        "rmse": float(np.sqrt(np.mean(error**2))),
-        "per_lead_time": {
-            "mse": mse_lead.tolist(),
-            "mae": mae_lead.tolist(),
-            "rmse": np.sqrt(mse_lead).tolist(),
-        },
-    }
-
-
-class _ErrorSums:
-    """Running sums for `physical_errors` over batches."""
-
-    def __init__(self):
-        self.squared = self.absolute = self.count = None
-
-    def add(self, pred, true):
-        error = np.asarray(pred, "float64") - np.asarray(true, "float64")
-        axes = (0, 2, 3, 4)
-        squared, absolute = (
-            np.sum(error**2, axis=axes),
-            np.sum(np.abs(error), axis=axes),
-        )
-        count = error.size / error.shape[1]
-        if self.squared is None:
-            self.squared, self.absolute, self.count = squared, absolute, count
-        else:
-            self.squared, self.absolute, self.count = (
-                self.squared + squared,
-                self.absolute + absolute,
-                self.count + count,
-            )
-
-    def result(self):
-        mse_lead, mae_lead = self.squared / self.count, self.absolute / self.count
-        return {
-            "mse": float(np.mean(mse_lead)),
-            "mae": float(np.mean(mae_lead)),
-            "rmse": float(np.sqrt(np.mean(mse_lead))),
-            "per_lead_time": {
-                "mse": mse_lead.tolist(),
-                "mae": mae_lead.tolist(),
-                "rmse": np.sqrt(mse_lead).tolist(),
-            },
-        }
-
-
 def persistence(x, output_length):
     """ "Tomorrow equals now": the last input frame repeated."""
     try:
@@ -137,8 +78,58 @@ def _reference_metrics(model, bundle):
     return metrics_lib.evaluate_forecast(model, bundle.test, **kwargs)
 
 
+class _Scores:
+    """Masked and unmasked physical-unit errors of the model and persistence."""
+
+    def __init__(self, output_length, latitudes):
+        from keras_svq.metrics import ErrorAccumulator
+
+        self.masked = {
+            name: ErrorAccumulator(output_length, latitudes=latitudes)
+            for name in ("model", "persistence")
+        }
+        self.unmasked = {
+            name: ErrorAccumulator(output_length) for name in ("model", "persistence")
+        }
+        self.any_invalid = False
+
+    def add(self, norm, x, y, pred):
+        """One batch in model space; invalid targets are NaN in `y`."""
+        true = norm.denormalize(y)
+        baseline = norm.denormalize(persistence(x, y.shape[1]))
+        prediction = norm.denormalize(pred)
+        # Unmasked: invalid targets hold the fill value the model was given
+        # (the training mean), as a loss without the mask would see them.
+        filled = norm.denormalize(np.where(np.isnan(y), np.float32(0), y))
+        self.any_invalid |= bool(np.isnan(true).any())
+        for name, forecast in (("model", prediction), ("persistence", baseline)):
+            self.masked[name].add(forecast, true)
+            self.unmasked[name].add(forecast, filled)
+
+    def results(self):
+        masked = {name: acc.result() for name, acc in self.masked.items()}
+        out = {
+            "physical": masked["model"],
+            "persistence_physical": masked["persistence"],
+            "valid_fraction": masked["model"]["valid_fraction"],
+        }
+        if self.any_invalid:
+            out["masked"] = masked
+            out["unmasked"] = {
+                name: acc.result() for name, acc in self.unmasked.items()
+            }
+        return out
+
+
 def evaluate(config, weights, output_dir, *, data_dir=None, num_plots=3):
     """Test-split metrics (reference set + physical per-lead errors) and plots.
+
+    Every error is computed over valid target pixels (missing data, masks and
+    padding left out); when some pixels are invalid, `metrics.json` also holds
+    `"masked"` and `"unmasked"` figures (the latter scoring invalid targets at
+    the value the model was given, the training mean) and the
+    `"valid_fraction"`. With latitudes in the data, latitude-weighted figures
+    (WeatherBench) stand beside the unweighted ones (OpenSTL).
 
     Writes `metrics.json` and `example_<i>.png` into `output_dir`; returns the
     metrics dict.
@@ -149,29 +140,33 @@ def evaluate(config, weights, output_dir, *, data_dir=None, num_plots=3):
     results = {"weights": str(weights), "dataset": getattr(bundle.info, "name", None)}
     results["reference"] = _jsonable(_reference_metrics(model, bundle))
     norm = bundle.normalizer
+    latitudes = bundle.coords.get("lat")
+    scores = _Scores(bundle.output_length, latitudes)
     # Streamed batch by batch: a full benchmark's test split need not fit in memory.
-    model_errors, baseline_errors = _ErrorSums(), _ErrorSums()
     examples, seen = [], 0
     for x, y in bundle.test:
         x, y = np.asarray(x), np.asarray(y)
-        true_phys = norm.denormalize(y)
-        pred_phys = norm.denormalize(np.asarray(model.predict_on_batch(x), "float32"))
-        model_errors.add(pred_phys, true_phys)
-        baseline_errors.add(norm.denormalize(persistence(x, y.shape[1])), true_phys)
+        pred = np.asarray(model.predict_on_batch(x), "float32")
+        scores.add(norm, x, y, pred)
         for i in range(len(x)):
             if (
                 len(examples) < num_plots and (seen + i) % 7 == 0
             ):  # spread over the split
                 examples.append(
-                    (seen + i, norm.denormalize(x[i]), true_phys[i], pred_phys[i])
+                    (
+                        seen + i,
+                        norm.denormalize(x[i]),
+                        norm.denormalize(y[i]),
+                        norm.denormalize(pred[i]),
+                    )
                 )
         seen += len(x)
-    results["physical"] = model_errors.result()
-    results["persistence_physical"] = baseline_errors.result()
+    results.update(scores.results())
+    results["latitude_weighted"] = latitudes is not None
     results["units"] = list(getattr(bundle.info, "units", ()))
     results["num_test_examples"] = int(seen)
     output_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(output_dir / "metrics.json", results)
+    atomic_write_json(output_dir / "metrics.json", _jsonable(results))
     if examples:
         from keras_svq.viz import plot_forecast_panels
         from keras_svq.viz import save_figure
@@ -215,13 +210,35 @@ def evaluation_table(results):
     text = [format_table(rows, columns)]
     phys, base = results["physical"], results["persistence_physical"]
     units = ", ".join(dict.fromkeys(results.get("units") or ())) or "data units"
+    fraction = results.get("valid_fraction", 1.0)
+    scope = (
+        f", over valid pixels only: {100 * fraction:.1f}% of the target values"
+        if "masked" in results
+        else ""
+    )
+    columns = ["mse", "mae", "rmse"]
+    if results.get("latitude_weighted"):
+        columns += ["rmse_lat_weighted"]
+        scope += "; rmse_lat_weighted: WeatherBench's cos(latitude) weights, the others unweighted as OpenSTL"
     text.append(
         format_table(
             [("model", phys), ("persistence", base)],
-            ["mse", "mae", "rmse"],
-            title=f"\nPhysical units ({units}):",
+            columns,
+            title=f"\nPhysical units ({units}{scope}):",
         )
     )
+    if "unmasked" in results:
+        unmasked = results["unmasked"]
+        text.append(
+            format_table(
+                [
+                    ("model", unmasked["model"]),
+                    ("persistence", unmasked["persistence"]),
+                ],
+                ["mse", "mae", "rmse"],
+                title="\nUnmasked (invalid targets scored at the training mean, for comparison):",
+            )
+        )
     leads = phys["per_lead_time"]["rmse"]
     rows = [
         (
@@ -274,12 +291,26 @@ def _read_input(path):
 
 
 def predict(
-    run_dir, input_path, output_path, *, weights=None, batch_size=16, overwrite=False
+    run_dir,
+    input_path,
+    output_path,
+    *,
+    weights=None,
+    batch_size=16,
+    overwrite=False,
+    processed_grid=False,
+    fill_value=None,
 ):
     """Forecasts, in physical units, for raw input windows in a file.
 
     The input holds `(N, T_in, H, W, C)` (or one window `(T_in, H, W, C)`) in
-    physical units; frames larger than the model's are cropped as in training.
+    physical units on the grid the run was trained from; missing values (NaN,
+    the run's `missing_value` codes) are allowed and filled as in training,
+    and the run's preprocessing (crop, coarsen, pad) is applied. The forecast
+    comes back on the same grid, NaN where it cannot be valid (masked or
+    padded pixels, outside the crop). Windows already on the model's grid are
+    accepted too. `processed_grid=True` returns the model's grid instead;
+    `fill_value` replaces NaN over pixels without a valid forecast.
     """
     layout, config, info = trainer.load_run(run_dir)
     output_path = pathlib.Path(output_path)
@@ -291,24 +322,47 @@ def predict(
     model = trainer.load_trained_model(
         config, weights or trainer.default_weights(layout)
     )
+    transform = trainer.forecast_transform(layout, info)
+    transform.fill_value = fill_value
     expected = tuple(int(s) for s in model.inputs[0].shape[1:])
     if x.ndim == len(expected):
         x = x[None]
-    crop = info.get("crop")
-    if crop and x.ndim == 5 and (x.shape[2] > crop[0] or x.shape[3] > crop[1]):
-        x = trainer.crop_array(x, crop)
-        if "lat" in coords:
-            coords["lat"] = coords["lat"][: crop[0]]
-        if "lon" in coords:
-            coords["lon"] = coords["lon"][: crop[1]]
-    if x.ndim != 5 or tuple(x.shape[1:]) != expected:
+    raw = transform.raw_shape or expected[1:3]
+    if (
+        x.ndim != 5
+        or x.shape[1] != expected[0]
+        or x.shape[-1] != expected[-1]
+        or tuple(x.shape[2:4]) not in (tuple(raw), tuple(expected[1:3]))
+    ):
+        grids = f"({', '.join(map(str, raw))})"
+        if tuple(raw) != tuple(expected[1:3]):
+            grids += f" (the raw grid) or {tuple(expected[1:3])} (the model's grid)"
         raise UserError(
-            f"Input windows must have shape (N, {', '.join(map(str, expected))}); got {x.shape}"
+            f"Input windows must have shape (N, {expected[0]}, H, W, {expected[-1]}) "
+            f"with (H, W) = {grids}; got {x.shape}"
         )
-    normalizer = trainer.normalizer_from_info(info)
-    forecast = normalizer.denormalize(
-        predict_arrays(model, normalizer.normalize(x), batch_size)
+    processed = tuple(x.shape[2:4]) != tuple(raw)
+    try:
+        model_input = transform.prepare(x, processed=processed)
+    except ValueError as e:
+        raise UserError(f"{input_path}: {e}") from None
+    forecast = transform.finish(
+        predict_arrays(model, model_input, batch_size),
+        processed_grid=processed_grid or processed,
     )
+    if (processed_grid and not processed) and transform.preprocessing is not None:
+        coords = transform.preprocessing.apply_coords(coords) if coords else coords
+    invalid = float(
+        np.isnan(forecast).mean()
+        if fill_value is None
+        else (forecast == fill_value).mean()
+    )
+    if invalid:
+        logger.info(
+            "%.1f%% of the forecast values are NaN (masked, padded or outside the "
+            "crop)",
+            100 * invalid,
+        )
     if output_path.suffix == ".npz":
         atomic_save_npz(output_path, forecast=forecast, **coords)
     if output_path.suffix == ".nc" or ("lat" in coords and "lon" in coords):
@@ -362,7 +416,7 @@ def write_netcdf(path, forecast, coords, info):
 # --------------------------------------------------------------- export
 
 
-def export(run_dir, output_dir, *, weights=None, overwrite=False):
+def export(run_dir, output_dir, *, weights=None, overwrite=False, fill_value=None):
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -381,10 +435,12 @@ def export(run_dir, output_dir, *, weights=None, overwrite=False):
     model = trainer.load_trained_model(
         config, weights or trainer.default_weights(layout)
     )
+    transform = trainer.forecast_transform(layout, info)
+    transform.fill_value = fill_value
     return export_saved_model(
         model,
         output_dir,
-        normalizer=trainer.normalizer_from_info(info),
+        transform=transform,
         description={
             "run": str(layout.root),
             "backbone": config["backbone"],

@@ -31,6 +31,7 @@ import numpy as np
 import yaml
 
 from keras_svq.io_utils import UserError
+from keras_svq.io_utils import atomic_save_npz
 from keras_svq.io_utils import atomic_save_weights
 from keras_svq.io_utils import atomic_write_json
 from keras_svq.io_utils import atomic_write_text
@@ -52,6 +53,9 @@ logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.yaml"
 RUN_FILE = "run.json"
+# The run's static masks (`input_mask` on the raw grid, `valid_mask` on the
+# model grid) for predict and export; absent when every pixel is valid.
+MASKS_FILE = "data_masks.npz"
 
 
 class RunFailed(Exception):
@@ -72,6 +76,7 @@ class RunLayout:
     final = property(lambda self: self.root / "checkpoints" / "final.weights.h5")
     backup = property(lambda self: self.root / "backup")
     logs = property(lambda self: self.root / "logs")
+    masks = property(lambda self: self.root / MASKS_FILE)
     evaluation = property(lambda self: self.root / "evaluation")
 
 
@@ -80,7 +85,12 @@ class RunLayout:
 
 @dataclasses.dataclass
 class DataBundle:
-    """The splits, cropped as the config asks, with what the run must remember."""
+    """The splits, cropped as the config asks, with what the run must remember.
+
+    `transform` maps raw windows to this model space and forecasts back
+    (`ForecastTransform`: missing codes, masks, crop/coarsen/pad, normaliser);
+    `coords` are the model grid's coordinates (possibly empty).
+    """
 
     train: object
     val: object
@@ -91,6 +101,8 @@ class DataBundle:
     output_length: int
     frame_shape: tuple
     crop: tuple | None
+    transform: object = None
+    coords: dict = dataclasses.field(default_factory=dict)
     _splits: object = None
 
     def arrays(self, split):
@@ -120,19 +132,54 @@ def _call_loader(fn, *args, **kwargs):
         raise
     except FileNotFoundError as e:
         raise UserError(f"data: {e}") from None
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, ImportError) as e:
         message = " ".join(str(e).split())
         raise UserError(f"data: {message}") from None
+
+
+def load_mask(path):
+    """A validity mask (True = valid) from a `.npy` / `.npz` file (`data.mask`)."""
+    from keras_svq.data import load_array
+
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise UserError(f"data.mask: file not found: {path}")
+    mask = np.asarray(_call_loader(load_array, str(path), variable=None))
+    if mask.dtype != bool:
+        values = np.unique(mask[np.isfinite(mask)] if mask.dtype.kind == "f" else mask)
+        if not set(values.tolist()) <= {0, 1}:
+            raise UserError(
+                f"data.mask {path} must be boolean or 0/1 (1 = valid pixel); it holds "
+                f"{values.size} distinct values"
+            )
+        mask = mask == 1
+    return mask
+
+
+def _load_array_source(section, name):
+    from keras_svq import data as data_lib
+
+    variable = section.pop("variable", None)
+    path = pathlib.Path(name)
+    if not path.exists():
+        raise UserError(f"data.array: file not found: {path}")
+    if section.get("mask") is not None:
+        section["mask"] = load_mask(section["mask"])
+    array = _call_loader(data_lib.load_array, str(path), variable=variable)
+    return _call_loader(data_lib.from_array, array, **section)
 
 
 def build_data(config, *, data_dir=None):
     """Loads the data section of an experiment. `data_dir` overrides `data.data_dir`."""
     from keras_svq import data as data_lib
+    from keras_svq.data.forecast_transform import ForecastTransform
 
     section = dict(config["data"])
     source = config_lib.data_source(section)
     name = section.pop(source)
-    crop = section.pop("crop", None)
+    # `array` sources crop in `from_array` (rows/cols, coordinates); the
+    # others keep the top-left `[H, W]` here.
+    crop = None if source == "array" else section.pop("crop", None)
     crop = tuple(crop) if crop else None
     seed = config.get("training", {}).get("seed")
     if "seed" not in section and seed is not None:
@@ -150,19 +197,23 @@ def build_data(config, *, data_dir=None):
             raise UserError(f"Data directory not found: {section['data_dir']}")
         splits = _call_loader(data_lib.load_dataset, name, **section)
     else:
-        variable = section.pop("variable", None)
-        path = pathlib.Path(name)
-        if not path.exists():
-            raise UserError(f"data.array: file not found: {path}")
-        array = _call_loader(data_lib.load_array, str(path), variable=variable)
-        splits = _call_loader(data_lib.from_array, array, **section)
+        splits = _load_array_source(section, name)
     train, val, test = splits[0], splits[1], splits[2]
     frame_shape = tuple(splits.frame_shape)
+    coords = dict(getattr(splits, "coords", None) or {})
+    if getattr(splits, "preprocessing", None) is not None:
+        transform = splits.forecast_transform()
+    else:
+        transform = ForecastTransform(splits.normalizer)
     if crop is not None:
         if crop[0] > frame_shape[0] or crop[1] > frame_shape[1]:
             raise UserError(
                 f"data.crop {list(crop)} is larger than the frames {frame_shape[:2]}"
             )
+        transform.preprocessing = data_lib.Preprocessing(
+            crop=list(crop), input_shape=frame_shape[:2]
+        )
+        coords = transform.preprocessing.apply_coords(coords) if coords else coords
         frame_shape = (crop[0], crop[1]) + frame_shape[2:]
     return DataBundle(
         train=_crop_dataset(train, crop),
@@ -174,6 +225,8 @@ def build_data(config, *, data_dir=None):
         output_length=splits.output_length,
         frame_shape=frame_shape,
         crop=crop,
+        transform=transform,
+        coords=coords,
         _splits=splits,
     )
 
@@ -331,6 +384,11 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         # What `fit` trains, checkpoints and resumes: the backbone, or its
         # scheduled-sampling wrapper (whose weights are the backbone's plus
         # the sampling step); evaluation and export use the backbone.
+        if hasattr(model, "set_output_normalization"):
+            # Physical bounds (`model.output_constraint`, `model.clip`) in model space.
+            model.set_output_normalization(
+                bundle.normalizer.mean, bundle.normalizer.std
+            )
         fitted = _fitted_model(model, training.scheduled_sampling)
     _check_shapes(model, bundle)
     steps = _cardinality(bundle.train)
@@ -362,8 +420,13 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
             input_shape=[bundle.input_length, *bundle.frame_shape],
             output_shape=[bundle.output_length, *bundle.frame_shape],
             crop=list(bundle.crop) if bundle.crop else None,
+            forecast_transform=bundle.transform.get_config(),
+            coords=_coords_json(bundle.coords),
             replicas=strategy.num_replicas_in_sync,
         )
+        masks = bundle.transform.masks()
+        if masks:
+            atomic_save_npz(layout.masks, **masks)
         best = BestCheckpoint(layout.best)
         history = HistoryWriter(layout.logs)
         stateful = [best, history]
@@ -471,9 +534,19 @@ def _check_shapes(model, bundle):
     got = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
     if got is not None and tuple(got) != tuple(expected):
         raise UserError(
-            f"The model expects inputs {got} but the data give {expected}; "
-            "make model.input_length/height/width/channels match the data section"
+            f"The model expects inputs {got} but the data give {expected} (after "
+            "data.crop / coarsen / pad_to_multiple); make model.input_length/height/"
+            "width/channels match the data section"
         )
+
+
+def _coords_json(coords):
+    """The grid coordinates (not time) as lists, for run.json and the plots."""
+    return {
+        key: np.asarray(value, "float64").tolist()
+        for key, value in (coords or {}).items()
+        if key in ("lat", "lon", "y", "x")
+    }
 
 
 def _tensorboard(layout):
@@ -533,6 +606,28 @@ def load_trained_model(config, weights):
     ).scheduled_sampling
     load_weights_checked(_fitted_model(model, scheduled_sampling), weights)
     return model
+
+
+def forecast_transform(layout, info):
+    """The run's `ForecastTransform` (raw windows <-> model space) from its folder."""
+    from keras_svq.data.forecast_transform import ForecastTransform
+    from keras_svq.data.preprocessing import Preprocessing
+
+    if "forecast_transform" in info:
+        masks = {}
+        if layout.masks.exists():
+            with np.load(layout.masks) as data:
+                masks = {k: data[k] for k in data.files}
+        return ForecastTransform.from_config(info["forecast_transform"], masks)
+    # Runs written before the transform was stored: normaliser and top-left crop.
+    transform = ForecastTransform(normalizer_from_info(info))
+    crop, shape = info.get("crop"), info.get("input_shape")
+    if crop and shape:
+        dataset_shape = (info.get("dataset") or {}).get("frame_shape") or shape[1:]
+        transform.preprocessing = Preprocessing(
+            crop=list(crop), input_shape=tuple(dataset_shape[:2])
+        )
+    return transform
 
 
 def normalizer_from_info(info):

@@ -48,15 +48,71 @@ logger = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 
 
+def run_coordinates(info, frame_shape, crop=None):
+    """The `lat`/`lon` of a run's frames from its `run.json` `"coords"`, or None.
+
+    The trainer records the coordinates of own data there. A `data.crop`
+    keeps the top-left corner, so coordinates of the uncropped frames are cut
+    to `frame_shape`. Projected `"y"`/`"x"` coordinates give None: the panels
+    label their axes in degrees.
+
+    Args:
+        info: dict or None. The run's `run.json`.
+        frame_shape: tuple `(H, W, ...)`. The frames the model sees.
+        crop: tuple `(H, W)` or None. The run's `data.crop`. Defaults to None.
+
+    Returns:
+        dict with `"lat"` `(H,)` and `"lon"` `(W,)` float arrays, or None when
+        `info` has no usable latitudes and longitudes.
+
+    Example:
+
+    ```python
+    info = {"coords": {"lat": [52.0, 51.5], "lon": [-1.0, -0.5, 0.0]}}
+    run_coordinates(info, (2, 3, 1))["lat"]   # array([52. , 51.5])
+    ```
+    """
+    coords = (info or {}).get("coords") or {}
+    if "lat" not in coords or "lon" not in coords:
+        return None
+    try:
+        lat = np.asarray(coords["lat"], "float64")
+        lon = np.asarray(coords["lon"], "float64")
+    except (TypeError, ValueError):
+        return None
+    height, width = frame_shape[:2]
+    if lat.ndim != 1 or lon.ndim != 1:
+        return None
+    if crop is not None and len(lat) >= height and len(lon) >= width:
+        lat, lon = lat[:height], lon[:width]
+    if len(lat) != height or len(lon) != width:
+        logger.info(
+            "run.json coords (%d lat, %d lon) do not match the frames %s: "
+            "plotting without a map",
+            len(lat),
+            len(lon),
+            (height, width),
+        )
+        return None
+    if not (np.isfinite(lat).all() and np.isfinite(lon).all()):
+        return None
+    return {"lat": lat, "lon": lon}
+
+
 @dataclasses.dataclass
 class RunData:
-    """A trained model loaded for plotting: its config, data and name (and run folder, if any)."""
+    """A trained model loaded for plotting: its config, data and name (and run folder, if any).
+
+    `info` is the run's `run.json` (empty when plotting from a config and
+    weights only).
+    """
 
     name: str
     config: dict
     bundle: object
     model: object
     root: pathlib.Path | None = None
+    info: dict = dataclasses.field(default_factory=dict)
 
     @property
     def units(self):
@@ -71,16 +127,25 @@ class RunData:
         return getattr(self.bundle.info, "time_step", "") or ""
 
     def coordinates(self):
-        """`{"lat", "lon", "land_mask"}` for samples with a map, else None."""
+        """`{"lat", "lon", "land_mask"}` of the frames, or None without a map.
+
+        The run's recorded `coords` (own data) come first, then those of an
+        embedded sample; the land mask exists for samples only.
+        """
         sample = self.config.get("data", {}).get("sample")
         crop = self.bundle.crop
-        coords = geo.sample_coordinates(sample, crop) if sample else None
-        if coords is None:
-            return None
         height, width = self.bundle.frame_shape[:2]
-        if len(coords["lat"]) != height or len(coords["lon"]) != width:
-            return None
-        coords["land_mask"] = geo.sample_land_mask(sample, crop)
+        coords = run_coordinates(self.info, self.bundle.frame_shape, crop)
+        if coords is None:
+            coords = geo.sample_coordinates(sample, crop) if sample else None
+            if coords is None:
+                return None
+            if len(coords["lat"]) != height or len(coords["lon"]) != width:
+                return None
+        mask = geo.sample_land_mask(sample, crop) if sample else None
+        coords["land_mask"] = (
+            mask if mask is not None and mask.shape == (height, width) else None
+        )
         return coords
 
     def examples(self, split, limit):
@@ -110,14 +175,21 @@ def load_run_data(run_dir, *, weights=None, data_dir=None):
     """
     from keras_svq.training import trainer
 
-    layout, config, _ = trainer.load_run(run_dir)
+    layout, config, info = trainer.load_run(run_dir)
     weights = weights or trainer.default_weights(layout)
     return load_model_data(
-        config, weights, name=layout.root.name, data_dir=data_dir, root=layout.root
+        config,
+        weights,
+        name=layout.root.name,
+        data_dir=data_dir,
+        root=layout.root,
+        info=info,
     )
 
 
-def load_model_data(config, weights, *, name="model", data_dir=None, root=None):
+def load_model_data(
+    config, weights, *, name="model", data_dir=None, root=None, info=None
+):
     """Loads the data and trained model of a resolved experiment `config` (raises `UserError`).
 
     Args:
@@ -126,6 +198,8 @@ def load_model_data(config, weights, *, name="model", data_dir=None, root=None):
         name: str. Label in figures. Defaults to "model".
         data_dir: path or None. Folder of a full dataset's files.
         root: path or None. The run folder, when there is one.
+        info: dict or None. The run's `run.json` (its `coords` place the maps).
+            Defaults to none.
 
     Returns:
         `RunData`.
@@ -140,7 +214,7 @@ def load_model_data(config, weights, *, name="model", data_dir=None, root=None):
 
     bundle = trainer.build_data(config, data_dir=data_dir)
     model = trainer.load_trained_model(config, weights)
-    return RunData(name, config, bundle, model, root)
+    return RunData(name, config, bundle, model, root, dict(info or {}))
 
 
 def _physical_skill(run, x, y, pred):

@@ -94,3 +94,51 @@ def test_model_plots_from_config_and_weights(run_dir, tmp_path):
     assert all(path.stat().st_size > 1000 for path in written.values())
     with pytest.raises(UserError, match="--example must be in"):
         commands.write_model_plots(run, tmp_path / "plots", example=99, max_examples=4)
+
+
+def test_run_coordinates_from_run_json():
+    info = {"coords": {"lat": [52.0, 51.5, 51.0], "lon": [-1.0, -0.5, 0.0, 0.5]}}
+    coords = commands.run_coordinates(info, (3, 4, 1))
+    np.testing.assert_array_equal(coords["lat"], [52.0, 51.5, 51.0])
+    np.testing.assert_array_equal(coords["lon"], [-1.0, -0.5, 0.0, 0.5])
+    # Coordinates of the uncropped frames: `data.crop` keeps the top-left corner.
+    coords = commands.run_coordinates(info, (2, 2, 1), crop=(2, 2))
+    np.testing.assert_array_equal(coords["lat"], [52.0, 51.5])
+    np.testing.assert_array_equal(coords["lon"], [-1.0, -0.5])
+    assert commands.run_coordinates(info, (2, 2, 1)) is None  # no crop: a mismatch
+    assert (
+        commands.run_coordinates({"coords": {"y": [0, 1], "x": [0, 1]}}, (2, 2)) is None
+    )
+    assert commands.run_coordinates({}, (3, 4)) is None
+    assert commands.run_coordinates(None, (3, 4)) is None
+
+
+def test_run_plots_prefer_recorded_coords(run_dir, tmp_path, monkeypatch):
+    import dataclasses
+
+    run = commands.load_run_data(run_dir)
+    sample_lat = run.coordinates()["lat"]  # no coords in run.json: the sample's
+    assert sample_lat[0] > sample_lat[-1] and run.coordinates()["land_mask"] is not None
+    lat, lon = 40.0 + np.arange(16), -10.0 + np.arange(20)  # lon uncropped (20 > 16)
+    run = dataclasses.replace(
+        run, info={**run.info, "coords": {"lat": lat.tolist(), "lon": lon.tolist()}}
+    )
+    coords = run.coordinates()
+    np.testing.assert_array_equal(coords["lat"], lat)
+    np.testing.assert_array_equal(coords["lon"], lon[:16])
+
+    figures = []
+    draw = commands.forecast_panels.plot_forecast_panels
+
+    def recording_panels(*args, **kwargs):
+        figures.append((kwargs, draw(*args, **kwargs)))
+        return figures[-1][1]
+
+    monkeypatch.setattr(
+        commands.forecast_panels, "plot_forecast_panels", recording_panels
+    )
+    commands.write_model_plots(run, tmp_path / "plots", max_examples=2)
+    ((kwargs, figure),) = figures
+    np.testing.assert_array_equal(kwargs["lat"], lat)
+    labels = {t.get_text() for ax in figure.axes for t in ax.get_yticklabels()}
+    assert "40°N" in labels  # degree ticks from `geo.set_lat_lon_ticks`

@@ -34,6 +34,12 @@ class ConvLSTMBackbone(RecurrentBackbone):
         layer_norm: bool. Defaults to False.
         cell: str. `"svq"` (the paper's cell, `h = o·tanh(g)`, default) or
             `"lightning"` (`h = o·tanh(c)`). See `ConvLSTMCell`.
+        output_constraint: str or None. `"nonnegative"` keeps the forecast's
+            physical values >= 0 (see `keras_svq.layers.OutputConstraint`;
+            set the normaliser with `set_output_normalization`). Defaults to
+            None.
+        clip: None or physical bounds `[lo, hi]` (either may be None) of the
+            forecast, applied the same way. Defaults to None.
         dtype: the dtype policy. Defaults to None.
 
     Call arguments:
@@ -71,6 +77,8 @@ class ConvLSTMBackbone(RecurrentBackbone):
         patch_size=4,
         layer_norm=False,
         cell="svq",
+        output_constraint=None,
+        clip=None,
         dtype=None,
         **kwargs,
     ):
@@ -104,6 +112,8 @@ class ConvLSTMBackbone(RecurrentBackbone):
                 "layer_norm": bool(layer_norm),
                 "cell": cell,
             },
+            output_constraint=output_constraint,
+            clip=clip,
             dtype=dtype,
             **kwargs,
         )

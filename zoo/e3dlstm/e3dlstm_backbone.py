@@ -20,7 +20,7 @@ class E3DLSTMBackbone(PredRNNBackbone):
     Args:
         input_length, output_length, height, width, channels, hidden_dims,
         kernel_size, patch_size, layer_norm, reverse_scheduled_sampling,
-        dtype: as `PredRNNBackbone`.
+        output_constraint, clip, dtype: as `PredRNNBackbone`.
         stride: int. Stride of the 3D gate convs; their outputs are resampled
             to the window's size, so any stride works (the reference's KTH
             config uses 2). Defaults to 1.

@@ -32,6 +32,12 @@ class MAUBackbone(RecurrentBackbone):
         cell_mode: str. `"normal"` or `"residual"`. Defaults to `"normal"`.
         decoder_mode: str. `"normal"` or `"recall"` (`model_mode`).
             Defaults to `"normal"`.
+        output_constraint: str or None. `"nonnegative"` keeps the forecast's
+            physical values >= 0 (see `keras_svq.layers.OutputConstraint`;
+            set the normaliser with `set_output_normalization`). Defaults to
+            None.
+        clip: None or physical bounds `[lo, hi]` (either may be None) of the
+            forecast, applied the same way. Defaults to None.
         dtype: the dtype policy. Defaults to None.
 
     Example:
@@ -65,6 +71,8 @@ class MAUBackbone(RecurrentBackbone):
         attention_length=5,
         cell_mode="normal",
         decoder_mode="normal",
+        output_constraint=None,
+        clip=None,
         dtype=None,
         **kwargs,
     ):
@@ -102,6 +110,8 @@ class MAUBackbone(RecurrentBackbone):
                 "cell_mode": cell_mode,
                 "decoder_mode": decoder_mode,
             },
+            output_constraint=output_constraint,
+            clip=clip,
             dtype=dtype,
             **kwargs,
         )

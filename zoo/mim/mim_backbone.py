@@ -20,7 +20,8 @@ class MIMBackbone(PredRNNBackbone):
     Args:
         input_length, output_length, height, width, channels, hidden_dims,
         kernel_size, stride, patch_size, layer_norm,
-        reverse_scheduled_sampling, dtype: as `PredRNNBackbone`.
+        reverse_scheduled_sampling, output_constraint, clip, dtype: as
+            `PredRNNBackbone`.
 
     Example:
 

@@ -31,6 +31,12 @@ class PhyDNetBackbone(RecurrentBackbone):
         hidden_dims: list of int. ConvLSTM widths, the last 64. Defaults to
             `(128, 128, 64)`.
         downsample_factor: int. 2 or 4. Defaults to 4.
+        output_constraint: str or None. `"nonnegative"` keeps the forecast's
+            physical values >= 0 (see `keras_svq.layers.OutputConstraint`;
+            set the normaliser with `set_output_normalization`). Defaults to
+            None.
+        clip: None or physical bounds `[lo, hi]` (either may be None) of the
+            forecast, applied the same way. Defaults to None.
         dtype: the dtype policy. Defaults to None.
 
     Example:
@@ -58,6 +64,8 @@ class PhyDNetBackbone(RecurrentBackbone):
         channels,
         hidden_dims=(128, 128, 64),
         downsample_factor=4,
+        output_constraint=None,
+        clip=None,
         dtype=None,
         **kwargs,
     ):
@@ -82,6 +90,8 @@ class PhyDNetBackbone(RecurrentBackbone):
                 "hidden_dims": hidden_dims,
                 "downsample_factor": downsample_factor,
             },
+            output_constraint=output_constraint,
+            clip=clip,
             dtype=dtype,
             **kwargs,
         )

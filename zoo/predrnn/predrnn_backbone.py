@@ -33,6 +33,12 @@ class PredRNNBackbone(RecurrentBackbone):
         reverse_scheduled_sampling: bool. Train with reverse scheduled
             sampling (see `ScheduledSamplingModel`); inference is unchanged.
             Defaults to False.
+        output_constraint: str or None. `"nonnegative"` keeps the forecast's
+            physical values >= 0 (see `keras_svq.layers.OutputConstraint`;
+            set the normaliser with `set_output_normalization`). Defaults to
+            None.
+        clip: None or physical bounds `[lo, hi]` (either may be None) of the
+            forecast, applied the same way. Defaults to None.
         dtype: the dtype policy. Defaults to None.
 
     Call arguments:
@@ -73,6 +79,8 @@ class PredRNNBackbone(RecurrentBackbone):
         patch_size=4,
         layer_norm=False,
         reverse_scheduled_sampling=False,
+        output_constraint=None,
+        clip=None,
         dtype=None,
         **kwargs,
     ):
@@ -106,6 +114,8 @@ class PredRNNBackbone(RecurrentBackbone):
                 "layer_norm": bool(layer_norm),
                 "reverse_scheduled_sampling": bool(reverse_scheduled_sampling),
             },
+            output_constraint=output_constraint,
+            clip=clip,
             dtype=dtype,
             **kwargs,
         )

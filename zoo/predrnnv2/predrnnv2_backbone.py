@@ -22,6 +22,7 @@ class PredRNNv2Backbone(PredRNNBackbone):
         kernel_size, stride, patch_size, layer_norm: as `PredRNNBackbone`.
         decoupling_weight: float. `decouple_beta`. Defaults to 0.1.
         reverse_scheduled_sampling: bool. Defaults to True.
+        output_constraint, clip: as `PredRNNBackbone`.
         dtype: the dtype policy. Defaults to None.
 
     Example:
@@ -56,6 +57,8 @@ class PredRNNv2Backbone(PredRNNBackbone):
         layer_norm=False,
         decoupling_weight=0.1,
         reverse_scheduled_sampling=True,
+        output_constraint=None,
+        clip=None,
         dtype=None,
         **kwargs,
     ):
@@ -72,6 +75,8 @@ class PredRNNv2Backbone(PredRNNBackbone):
             patch_size=patch_size,
             layer_norm=layer_norm,
             reverse_scheduled_sampling=reverse_scheduled_sampling,
+            output_constraint=output_constraint,
+            clip=clip,
             dtype=dtype,
             **kwargs,
         )

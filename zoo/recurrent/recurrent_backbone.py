@@ -30,7 +30,8 @@ class RecurrentBackbone(Backbone):
     arguments (`check_frames`, `check_hidden_dims`, `check_choice`), build
     their `RecurrentStack` and call this constructor with their own
     constructor arguments as `options`, which makes the functional graph
-    `frames -> predictor -> frames` and the config. Inference is
+    `frames -> predictor -> frames` (then `OutputConstraint` when
+    `output_constraint` or `clip` is set) and the config. Inference is
     the reference's evaluation path (pure auto-regression over the future
     frames). Scheduled sampling, which needs the future frames, is applied
     during `fit` by wrapping the backbone in `ScheduledSamplingModel`.
@@ -42,6 +43,10 @@ class RecurrentBackbone(Backbone):
         reverse_scheduled_sampling: bool.
         options: dict. The subclass's other constructor arguments (validated
             values): each becomes an attribute and a `get_config()` entry.
+        output_constraint: str or None. `"nonnegative"` or None; see
+            `keras_svq.layers.OutputConstraint`. Defaults to None.
+        clip: None or physical bounds `[lo, hi]` (either may be None).
+            Defaults to None.
         dtype: the dtype policy. Defaults to None.
     """
 
@@ -56,6 +61,8 @@ class RecurrentBackbone(Backbone):
         patch_size=1,
         reverse_scheduled_sampling=False,
         options=None,
+        output_constraint=None,
+        clip=None,
         dtype=None,
         **kwargs,
     ):
@@ -69,17 +76,26 @@ class RecurrentBackbone(Backbone):
             dtype=dtype,
             name="predictor",
         )
+        constraint = self.make_output_constraint(
+            output_constraint, clip, channels, dtype=dtype
+        )
 
         # === Functional Model ===
         inputs = keras.Input(
             shape=(input_length, height, width, channels), name="frames"
         )
         outputs = predictor(inputs)
+        if constraint is not None:
+            # Only the returned forecast is clipped; the predictor feeds its
+            # unclipped predictions back (and `ScheduledSamplingModel` trains
+            # through `predictor` directly).
+            outputs = constraint(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
         # === Config ===
         self.predictor = predictor
         self.stack = stack
+        self.output_constraint_layer = constraint
         self.input_length = input_length
         self.output_length = output_length
         self.height = height
@@ -87,6 +103,8 @@ class RecurrentBackbone(Backbone):
         self.channels = channels
         self.patch_size = patch_size
         self.reverse_scheduled_sampling = bool(reverse_scheduled_sampling)
+        self.output_constraint = output_constraint
+        self.clip = None if constraint is None else constraint.clip
         self._options = dict(options or {})
         for name, value in self._options.items():
             setattr(self, name, value)

@@ -6,6 +6,9 @@ per-model test files keep only what is particular to a model (fixtures,
 losses, its own errors).
 """
 
+import inspect
+
+import numpy as np
 import pytest
 
 from keras_svq.testing import TestCase
@@ -126,3 +129,36 @@ class TestRecurrentBackbones(TestCase):
         cls, kwargs, _, _ = MODELS[name]
         with pytest.raises(ValueError, match=message):
             cls(**{**kwargs, **overrides})
+
+
+class TestRecurrentOutputConstraint(TestCase):
+    @pytest.mark.parametrize("name", _params(MODELS))
+    def test_every_backbone_takes_the_output_bounds(self, name):
+        cls, kwargs, _, _ = MODELS[name]
+        # Named in the signature, so experiment configs may set them.
+        parameters = inspect.signature(cls.__init__).parameters
+        assert parameters["output_constraint"].default is None
+        assert parameters["clip"].default is None
+        model = cls(**kwargs, output_constraint="nonnegative", clip=[None, 5])
+        assert model.layers[-1].name == "output_constraint"
+        config = model.get_config()
+        assert config["output_constraint"] == "nonnegative"
+        assert config["clip"] == [None, 5.0]
+        assert cls.from_config(config).get_config() == config
+
+    def test_convlstm_clip_bounds_the_forecast(self):
+        # Physical [0, 1] with mean 0.5 and std 4 is z in [-0.125, 0.125].
+        mean, std = 0.5, 4.0
+        model = ConvLSTMBackbone(**TINY, clip=[0, 1])
+        model.set_output_normalization([mean], [std])
+        plain = ConvLSTMBackbone(**TINY)
+        assert "output_constraint" not in [layer.name for layer in plain.layers]
+        plain.predictor.set_weights(model.predictor.get_weights())
+        rng = np.random.default_rng(0)
+        x = (100.0 * rng.standard_normal(TINY_SHAPE)).astype("float32")
+        y = np.asarray(model(x, training=False))
+        expected = np.clip(np.asarray(plain(x, training=False)), -0.125, 0.125)
+        np.testing.assert_array_equal(y, expected)
+        physical = y * std + mean
+        assert physical.min() >= 0.0 and physical.max() <= 1.0
+        assert np.any(np.abs(y) == 0.125), "the forecast never reached a bound"

@@ -110,8 +110,12 @@ class ScheduledSamplingModel(keras.Model):
 
     @staticmethod
     def pack(x, y):
-        """`(x, y) -> ((x, y), y)`: the batches this model trains on."""
-        return (x, y), y
+        """`(x, y) -> ((x, y), y)`: the batches this model trains on.
+
+        The true future frames fed back as inputs get 0 (the training mean)
+        where a target is missing (NaN); the loss target keeps the NaN.
+        """
+        return (x, ops.where(ops.isnan(y), ops.zeros_like(y), y)), y
 
     def sampling_probabilities(self, step):
         """`(r_eta, eta)` at training step `step` (`r_eta` only in reverse mode)."""
@@ -156,7 +160,10 @@ class ScheduledSamplingModel(keras.Model):
             return self.backbone(frames, training=training)
         mask = self.sample_mask(ops.shape(frames)[0])
         self.sampling_step.assign_add(ops.ones((), "int32"))
-        return self.backbone.predictor(frames, future, mask, training=True)
+        outputs = self.backbone.predictor(frames, future, mask, training=True)
+        # The backbone's physical bounds, which its own graph applies last.
+        constraint = getattr(self.backbone, "output_constraint_layer", None)
+        return outputs if constraint is None else constraint(outputs)
 
     def get_config(self):
         return {

@@ -93,6 +93,12 @@ class SimVPBackbone(Backbone):
         noise_rate: float. Input-noise augmentation of the reference: in
             training, this fraction of the input values is multiplied by
             U(-2, 2) (before every step of a roll-out). Defaults to 0.0 (off).
+        output_constraint: str or None. `"nonnegative"` keeps the forecast's
+            physical values >= 0 (see `keras_svq.layers.OutputConstraint`;
+            set the normaliser with `set_output_normalization`). Defaults to
+            None.
+        clip: None or physical bounds `[lo, hi]` (either may be None) of the
+            forecast, applied the same way. Defaults to None.
         dtype: the dtype policy of the layers. Defaults to None (global policy).
 
     Call arguments:
@@ -145,6 +151,8 @@ class SimVPBackbone(Backbone):
         quantizer=None,
         quantizer_position="pre",
         noise_rate=0.0,
+        output_constraint=None,
+        clip=None,
         dtype=None,
         **kwargs,
     ):
@@ -225,6 +233,9 @@ class SimVPBackbone(Backbone):
             if noise_rate > 0
             else None
         )
+        constraint = self.make_output_constraint(
+            output_constraint, clip, channels, dtype=dtype
+        )
 
         # === Functional Model ===
         inputs = keras.Input(
@@ -263,6 +274,10 @@ class SimVPBackbone(Backbone):
             outputs = keras.layers.Concatenate(axis=1, dtype=dtype, name="rollout")(
                 pieces
             )
+        if constraint is not None:
+            # Only the returned forecast is clipped; a roll-out feeds the
+            # unclipped predictions back.
+            outputs = constraint(outputs)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
         # === Config ===
@@ -270,6 +285,7 @@ class SimVPBackbone(Backbone):
         self.translator = translator_layer
         self.quantizer = quantizer_layer
         self.decoder = decoder
+        self.output_constraint_layer = constraint
         self.input_length = input_length
         self.output_length = output_length
         self.height = height
@@ -287,6 +303,8 @@ class SimVPBackbone(Backbone):
         self.quantizer_config = quantizer_config
         self.quantizer_position = quantizer_position
         self.noise_rate = noise_rate
+        self.output_constraint = output_constraint
+        self.clip = None if constraint is None else constraint.clip
 
     def get_config(self):
         return {

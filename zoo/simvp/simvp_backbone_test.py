@@ -217,3 +217,109 @@ class TestSimVPBackboneBehaviour(TestCase):
         x = rng.standard_normal((2, 4, 16, 16, 1)).astype("float32")
         history = model.fit(x, x, batch_size=2, epochs=1, verbose=0)
         assert np.isfinite(history.history["loss"][0])
+
+
+def _copy_weights(source, target):
+    """Copies the weights of every layer `target` shares by name with `source`."""
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+
+
+class TestSimVPOutputConstraint(TestCase):
+    # Physical y >= 0 with mean 0.25 and std 2 is z >= -0.125 in model space,
+    # inside the range a freshly initialised tiny SimVP outputs.
+    MEAN, STD = 0.25, 2.0
+
+    def _inputs(self, seed=0):
+        rng = np.random.default_rng(seed)
+        return (100.0 * rng.standard_normal((2, 4, 16, 16, 1))).astype("float32")
+
+    def test_nonnegative_never_below_physical_zero(self):
+        model = SimVPBackbone(**tiny(output_constraint="nonnegative"))
+        assert model.layers[-1].name == "output_constraint"
+        model.set_output_normalization([self.MEAN], [self.STD])
+        plain = SimVPBackbone(**tiny())
+        _copy_weights(model, plain)
+        x = self._inputs()
+        y = np.asarray(model(x, training=False))
+        bound = -self.MEAN / self.STD
+        assert y.min() >= bound
+        assert np.any(y == bound), "the inputs never reached the bound"
+        assert np.any(y > bound)
+        # Values above the bound are the plain model's, the rest sit on it.
+        np.testing.assert_array_equal(
+            y, np.maximum(np.asarray(plain(x, training=False)), np.float32(bound))
+        )
+        assert np.all(y * self.STD + self.MEAN >= 0.0)
+
+    def test_clip_in_a_rollout(self):
+        model = SimVPBackbone(**tiny(input_length=2, output_length=5, clip=[0, 4]))
+        model.set_output_normalization(self.MEAN, self.STD)
+        rng = np.random.default_rng(1)
+        x = (100.0 * rng.standard_normal((2, 2, 16, 16, 1))).astype("float32")
+        physical = np.asarray(model(x)) * self.STD + self.MEAN
+        assert physical.shape == (2, 5, 16, 16, 1)
+        assert physical.min() >= 0.0 and physical.max() <= 4.0
+
+    def test_config_round_trip_keeps_both(self):
+        kwargs = tiny(output_constraint="nonnegative", clip=(None, 50))
+        config = SimVPBackbone(**kwargs).get_config()
+        assert config["output_constraint"] == "nonnegative"
+        assert config["clip"] == [None, 50.0]
+        self.check_config_round_trip(SimVPBackbone, kwargs, (2, 4, 16, 16, 1))
+        revived = SimVPBackbone.from_config(config)
+        assert revived.layers[-1].name == "output_constraint"
+        assert revived.get_config() == config
+
+    def test_keras_saving_keeps_normalization(self):
+        model = SimVPBackbone(**tiny(clip=[0, 10]))
+        model.set_output_normalization([self.MEAN], [self.STD])
+        x = self._inputs(2)
+        expected = np.asarray(model(x, training=False))
+        path = self.tmp_dir() / "model.keras"
+        model.save(path)
+        revived = keras.saving.load_model(path)
+        layer = revived.get_layer("output_constraint")
+        np.testing.assert_array_equal(np.asarray(layer.mean), [self.MEAN])
+        np.testing.assert_array_equal(np.asarray(layer.std), [self.STD])
+        np.testing.assert_allclose(
+            np.asarray(revived(x, training=False)), expected, atol=1e-5
+        )
+
+    def test_fit_step(self):
+        model = SimVPBackbone(**tiny(output_constraint="nonnegative"))
+        model.set_output_normalization([self.MEAN], [self.STD])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal((2, 4, 16, 16, 1)).astype("float32")
+        y = rng.standard_normal((2, 4, 16, 16, 1)).astype("float32")
+        before = [np.asarray(w) for w in model.trainable_weights]
+        history = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        after = [np.asarray(w) for w in model.trainable_weights]
+        assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+        layer = model.get_layer("output_constraint")
+        # The normaliser is data, not a parameter: fit leaves it alone.
+        np.testing.assert_array_equal(np.asarray(layer.mean), [self.MEAN])
+        np.testing.assert_array_equal(np.asarray(layer.std), [self.STD])
+
+    def test_nothing_added_without_a_constraint(self):
+        plain = SimVPBackbone(**tiny())
+        assert "output_constraint" not in [layer.name for layer in plain.layers]
+        assert plain.output_constraint_layer is None
+        config = plain.get_config()
+        assert config["output_constraint"] is None and config["clip"] is None
+        plain.set_output_normalization([self.MEAN], [self.STD])  # a no-op
+        bounded = SimVPBackbone(**tiny(clip=[0, 1]))
+        # Only the two non-trainable normaliser weights are new.
+        assert len(bounded.weights) == len(plain.weights) + 2
+        assert bounded.count_params() == plain.count_params() + 2
+
+    def test_invalid_constraint_names_the_valid_ones(self):
+        with pytest.raises(
+            ValueError, match=r"\['nonnegative'\]. Received: constraint='positive'"
+        ):
+            SimVPBackbone(**tiny(output_constraint="positive"))
+        with pytest.raises(ValueError, match=r"lo < hi. Received: clip=\[1, 0\]"):
+            SimVPBackbone(**tiny(clip=[1, 0]))
