@@ -3,7 +3,9 @@
 The GPU figures come from a device machine; here the same script runs with
 tiny shapes (`--smoke`) so that it is known to work before a device call:
 both backends, a quantizer-free and an SVQ SimVP, the largest-batch search,
-the comparison against rows measured elsewhere and the JSON output.
+the comparison against rows measured elsewhere and the JSON output. It takes
+about two minutes of both cores, so it is marked slow: run it with
+`python -m pytest -m slow tests/gpu_bench_test.py` before a device call.
 """
 
 import json
@@ -12,11 +14,13 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
 from backend_cli_test import _need
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "bench" / "gpu_train_step.py"
 
 
+@pytest.mark.slow
 def test_gpu_train_step_smoke_on_jax_and_torch(tmp_path):
     _need("jax")
     _need("torch")

@@ -10,11 +10,15 @@
 - `ErrorAccumulator`: masked (and optionally latitude-weighted) MSE, MAE and
   RMSE in physical units, streamed over batches; `latitude_weights(lat)`.
 - `lpips_distance(a, b)`: LPIPS-alex v0.1 in Keras; `persistence_forecast`.
+- Baselines and evidence: `Climatology` (training mean fields, per time-of-day
+  slot), `skill_score`, and over seeds `t_interval` and `paired_t_test`.
 
 NaN targets, and False in a boolean `mask` (True = valid), mark invalid pixels,
 which every error figure leaves out.
 """
 
+from keras_svq.metrics.climatology import Climatology
+from keras_svq.metrics.climatology import skill_score
 from keras_svq.metrics.error_accumulator import ErrorAccumulator
 from keras_svq.metrics.error_accumulator import latitude_weights
 from keras_svq.metrics.evaluator import evaluate_forecast
@@ -29,6 +33,8 @@ from keras_svq.metrics.openstl_metrics import ALLOWED_METRICS
 from keras_svq.metrics.openstl_metrics import openstl_metrics
 from keras_svq.metrics.persistence import persistence_forecast
 from keras_svq.metrics.psnr import PSNR
+from keras_svq.metrics.seed_statistics import paired_t_test
+from keras_svq.metrics.seed_statistics import t_interval
 from keras_svq.metrics.ssim import SSIM
 
 __all__ = [
@@ -36,6 +42,7 @@ __all__ = [
     "LPIPS",
     "PSNR",
     "SSIM",
+    "Climatology",
     "ErrorAccumulator",
     "ForecastMAE",
     "ForecastMSE",
@@ -46,5 +53,8 @@ __all__ = [
     "latitude_weights",
     "lpips_distance",
     "openstl_metrics",
+    "paired_t_test",
     "persistence_forecast",
+    "skill_score",
+    "t_interval",
 ]

@@ -285,6 +285,7 @@ def preset_from_official(cfg, dataset, info, reference):
         "quantizer": _quantizer(cfg) if method == "SimVPVQ" else None,
         "quantizer_position": "post" if cfg.get("post_vq") else "pre",
         "noise_rate": float(cfg.get("noise") or 0.0),
+        "residual": False,  # persistence-anchored output: not in the reference
         "output_constraint": None,  # physical bounds: not in the reference
         "clip": None,
     }

@@ -1,6 +1,7 @@
 """SimVP (v1 / v2 / TAU) with the optional SVQ plug-in, as a functional Keras model."""
 
 import keras
+from keras import ops
 
 from keras_svq.layers import MultiplicativeNoise
 from keras_svq.quantizers import get_quantizer
@@ -30,6 +31,23 @@ class FrameSlice(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "start": self.start, "stop": self.stop}
+
+
+@keras.saving.register_keras_serializable(package="keras_svq")
+class AddLastFrame(keras.layers.Layer):
+    """`change + frames[:, -1:]`: a forecast anchored on the last input frame.
+
+    Call arguments:
+        inputs: `[change, frames]`, `change: (B, T_out, H, W, C)` and
+            `frames: (B, T_in, H, W, C)`.
+    """
+
+    def call(self, inputs):
+        change, frames = inputs
+        return change + ops.cast(frames[:, -1:], change.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
 
 
 def _serialize_quantizer(quantizer):
@@ -93,6 +111,11 @@ class SimVPBackbone(Backbone):
         noise_rate: float. Input-noise augmentation of the reference: in
             training, this fraction of the input values is multiplied by
             U(-2, 2) (before every step of a roll-out). Defaults to 0.0 (off).
+        residual: bool. Persistence-anchored output: the decoder predicts the
+            change from the last input frame (in normalised space), which is
+            added back, so an untrained model starts at persistence. A
+            deviation from the reference models, off in the paper presets.
+            Defaults to False.
         output_constraint: str or None. `"nonnegative"` keeps the forecast's
             physical values >= 0 (see `keras_svq.layers.OutputConstraint`;
             set the normaliser with `set_output_normalization`). Defaults to
@@ -151,6 +174,7 @@ class SimVPBackbone(Backbone):
         quantizer=None,
         quantizer_position="pre",
         noise_rate=0.0,
+        residual=False,
         output_constraint=None,
         clip=None,
         dtype=None,
@@ -242,16 +266,18 @@ class SimVPBackbone(Backbone):
             shape=(input_length, height, width, channels), name="frames"
         )
 
-        def step(frames):
-            if noise is not None:
-                frames = noise(frames)
+        anchor = AddLastFrame(dtype=dtype, name="add_last_frame") if residual else None
+
+        def step(clean):
+            frames = clean if noise is None else noise(clean)
             latent, skip = encoder(frames)
             if quantizer_layer is not None and quantizer_position == "pre":
                 latent = quantizer_layer(latent)
             hid = translator_layer(latent)
             if quantizer_layer is not None and quantizer_position == "post":
                 hid = quantizer_layer(hid)
-            return decoder([hid, skip])
+            decoded = decoder([hid, skip])
+            return decoded if anchor is None else anchor([decoded, clean])
 
         if output_length <= input_length:
             outputs = step(inputs)
@@ -303,6 +329,7 @@ class SimVPBackbone(Backbone):
         self.quantizer_config = quantizer_config
         self.quantizer_position = quantizer_position
         self.noise_rate = noise_rate
+        self.residual = bool(residual)
         self.output_constraint = output_constraint
         self.clip = None if constraint is None else constraint.clip
 
@@ -321,4 +348,5 @@ class SimVPBackbone(Backbone):
             "quantizer": self.quantizer_config,
             "quantizer_position": self.quantizer_position,
             "noise_rate": self.noise_rate,
+            "residual": self.residual,
         }

@@ -323,3 +323,29 @@ class TestSimVPOutputConstraint(TestCase):
             SimVPBackbone(**tiny(output_constraint="positive"))
         with pytest.raises(ValueError, match=r"lo < hi. Received: clip=\[1, 0\]"):
             SimVPBackbone(**tiny(clip=[1, 0]))
+
+
+class TestSimVPResidual(TestCase):
+    def test_residual_adds_the_last_input_frame(self):
+        plain = SimVPBackbone(**tiny(output_length=3))
+        residual = SimVPBackbone(**tiny(output_length=3, residual=True))
+        assert residual.count_params() == plain.count_params()
+        residual.set_weights(plain.get_weights())
+        x = np.random.default_rng(0).normal(size=(2, 4, 16, 16, 1)).astype("float32")
+        change = np.asarray(residual(x)) - np.asarray(plain(x))
+        np.testing.assert_allclose(
+            change, np.repeat(x[:, -1:], 3, axis=1), rtol=1e-5, atol=1e-5
+        )
+        config = residual.get_config()
+        assert config["residual"] is True
+        assert SimVPBackbone.from_config(config).get_config() == config
+        assert plain.get_config()["residual"] is False
+
+    def test_residual_roll_out_anchors_every_step(self):
+        model = SimVPBackbone(**tiny(output_length=8, residual=True))
+        x = np.random.default_rng(1).normal(size=(1, 4, 16, 16, 1)).astype("float32")
+        assert model(x).shape == (1, 8, 16, 16, 1)
+        assert (
+            len([layer for layer in model.layers if layer.name == "add_last_frame"])
+            == 1
+        )
