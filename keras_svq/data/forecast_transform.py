@@ -77,15 +77,6 @@ class ForecastTransform:
             return None
         return tuple(self.preprocessing.output_shape)
 
-    @property
-    def is_identity(self):
-        return (
-            (self.preprocessing is None or self.preprocessing.is_identity)
-            and not self.missing_value
-            and self.input_mask is None
-            and self.valid_mask is None
-        )
-
     # ------------------------------------------------------------- numpy
     def prepare(self, x, processed=False):
         """Raw windows `(N, T, H, W, C)` -> normalised, filled model inputs.

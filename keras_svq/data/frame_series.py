@@ -68,7 +68,6 @@ class ScanResult:
     valid_somewhere: np.ndarray  # (h, w, C) valid in at least one training frame
     first_missing: tuple | None  # (frame, row, col, channel) on the processed grid
     code_count: int  # values equal to a missing-value code
-    nonfinite_count: int  # NaN/Inf values in the raw data
     suspicious: dict  # value -> count of suspicious codes left as data
 
     @property
@@ -272,12 +271,11 @@ class FrameSeries:
         maximum = np.full(channels, -np.inf)
         valid_somewhere = np.zeros(self.frame_shape, bool)
         first = None
-        code_count = nonfinite = 0
+        code_count = 0
         suspicious = {}
         for lo, hi in self._chunks():
             rows = np.arange(lo, hi)
             raw = self.read_raw(rows)
-            nonfinite += _count_nonfinite(raw)
             if self.codes:
                 code_count += int(np.isin(raw, np.asarray(self.codes, raw.dtype)).sum())
             for value, n in _suspicious_counts(raw, self.codes).items():
@@ -313,15 +311,8 @@ class FrameSeries:
             valid_somewhere=valid_somewhere,
             first_missing=first,
             code_count=code_count,
-            nonfinite_count=nonfinite,
             suspicious=suspicious,
         )
-
-
-def _count_nonfinite(raw):
-    if raw.dtype.kind not in "fc":
-        return 0
-    return int((~np.isfinite(raw)).sum())
 
 
 def _suspicious_counts(raw, codes):
