@@ -58,6 +58,8 @@ setup(
         # from_xarray, zarr stores (load_array("x.zarr"), data.array: x.zarr)
         "xarray": ["xarray", "zarr"],
         "tensorboard": ["tensorboard"],
+        # the optical-flow baseline (keras_svq.metrics.baselines, --baselines optical_flow)
+        "pysteps": ["pysteps"],
     },
     entry_points={"console_scripts": ["keras-svq=keras_svq.cli:main"]},
     classifiers=[

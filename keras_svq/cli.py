@@ -1,11 +1,13 @@
 """The `keras-svq` command (also `python -m keras_svq`).
 
 ```
-keras-svq demo [--output-dir demo_output] [--epochs N]
+keras-svq demo [--output-dir demo_output] [--epochs N] [--seeds 0 1 ...]
 keras-svq train (--config FILE | --preset NAME) [--set key=value ...] [--output-dir DIR]
                 [--data-dir DIR] [--strategy default|mirrored|multi-worker]
                 [--mixed-precision] [--xla] [--seed N]
 keras-svq evaluate (--run DIR | --config FILE --weights FILE) [--data-dir DIR] [--output-dir DIR]
+keras-svq compare --preset A --preset B [--config C.yaml] --seeds 0 1 2 3 4
+                  --output-dir DIR [--set key=value ...] [--jobs N] [--baselines ...]
 keras-svq predict --run DIR --input FILE --output FILE
 keras-svq export --run DIR --output DIR
 keras-svq presets
@@ -73,14 +75,9 @@ def _add_experiment_args(p, *, flags=True):
         "--preset",
         help="preset name, e.g. era5_uk/simvp_gsta (see `keras-svq presets`)",
     )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set training.epochs=5 (repeatable)",
+    _add_set_and_data_dir(
+        p, "override a config value, e.g. --set training.epochs=5 (repeatable)"
     )
-    p.add_argument("--data-dir", help="folder holding a full dataset's files")
     if flags:
         p.add_argument("--seed", type=int, help="= --set training.seed=N")
         p.add_argument(
@@ -92,6 +89,13 @@ def _add_experiment_args(p, *, flags=True):
             "--xla", action="store_true", help="= --set training.jit_compile=true"
         )
         p.add_argument("--epochs", type=int, help="= --set training.epochs=N")
+
+
+def _add_set_and_data_dir(p, set_help):
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help=set_help
+    )
+    p.add_argument("--data-dir", help="folder holding a full dataset's files")
 
 
 # --------------------------------------------------------------- commands
@@ -152,6 +156,23 @@ def _evaluate_args(p):
         help="where to write metrics.json and plots (default: RUN/evaluation)",
     )
     p.add_argument("--num-plots", type=int, default=3)
+    _add_baselines(p)
+
+
+def _add_baselines(p):
+    p.add_argument(
+        "--baselines",
+        nargs="+",
+        default=None,
+        help="baselines scored beside the model (default: persistence climatology; "
+        "optical_flow needs pysteps)",
+    )
+
+
+def _baselines(args):
+    from keras_svq.metrics.baselines import DEFAULT_BASELINES
+
+    return tuple(args.baselines or DEFAULT_BASELINES)
 
 
 def _evaluate(args):
@@ -172,7 +193,12 @@ def _evaluate(args):
     else:
         raise UserError("pass --run DIR (or --config FILE --weights FILE)")
     results = run_commands.evaluate(
-        config, weights, output_dir, data_dir=args.data_dir, num_plots=args.num_plots
+        config,
+        weights,
+        output_dir,
+        data_dir=args.data_dir,
+        num_plots=args.num_plots,
+        baselines=_baselines(args),
     )
     print(run_commands.evaluation_table(results))
     print(f"\nwrote {pathlib.Path(output_dir) / 'metrics.json'}")
@@ -191,6 +217,57 @@ def _parse_set(items):
     from keras_svq.training import config as config_lib
 
     return config_lib.parse_set(items)
+
+
+def _compare_args(p):
+    p.add_argument(
+        "--preset",
+        action="append",
+        default=[],
+        help="a model to compare (repeatable; the first is the reference)",
+    )
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="a YAML experiment to compare (repeatable; after the presets)",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0, 1, 2, 3, 4],
+        help="training seeds, shared by every model (default: 0 1 2 3 4)",
+    )
+    p.add_argument("--output-dir", required=True, help="folder of the runs and tables")
+    _add_set_and_data_dir(p, "override a config value of every model (repeatable)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs trained at once, one process each, sharing the CPU cores",
+    )
+    _add_baselines(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _compare(args):
+    from keras_svq.training import compare
+
+    specs = compare.model_specs(args.preset, args.config, _parse_set(args.set))
+    comparison = compare.run_compare(
+        specs,
+        args.seeds,
+        args.output_dir,
+        data_dir=args.data_dir,
+        jobs=args.jobs,
+        baselines=_baselines(args),
+        verbose=0 if args.quiet else 2,
+    )
+    compare.print_summary(comparison)
+    print(
+        f"\nwrote {pathlib.Path(args.output_dir) / 'comparison.json'} (and .md, .png)"
+    )
 
 
 def _predict_args(p):
@@ -307,13 +384,26 @@ def _demo_args(p):
     p.add_argument(
         "--epochs", type=int, help="epochs per model (default: the era5_uk presets')"
     )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="seeds per model (default: 0); two or more give a 95%% interval and a "
+        "paired test of SVQ against no quantizer",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _demo(args):
     from keras_svq.training.demo import run_demo
 
-    run_demo(args.output_dir, epochs=args.epochs, verbose=0 if args.quiet else 2)
+    run_demo(
+        args.output_dir,
+        epochs=args.epochs,
+        seeds=args.seeds,
+        verbose=0 if args.quiet else 2,
+    )
 
 
 def _viz_commands():
@@ -368,6 +458,11 @@ COMMANDS = {
         "test-split metrics and plots of a trained run",
         _evaluate_args,
         _evaluate,
+    ),
+    "compare": (
+        "train models over seeds on the same data; mean and 95% intervals, paired tests",
+        _compare_args,
+        _compare,
     ),
     "predict": (
         "forecast new input windows in physical units",

@@ -106,7 +106,7 @@ def test_evaluate_scores_valid_pixels_only(runs, capsys):
     sea_fraction = (~runs["land"]).sum() / (34 * 50)
     assert metrics["valid_fraction"] == pytest.approx(sea_fraction, rel=1e-6)
     assert metrics["latitude_weighted"] is True
-    assert set(metrics["masked"]) == {"model", "persistence"}
+    assert set(metrics["masked"]) == {"model", "persistence", "climatology"}
     # The persistence baseline: an independent numpy computation over the sea.
     x, y = _test_windows(runs["sst_field"], n=metrics["num_test_examples"])
     persistence = np.repeat(x[:, -1:], 4, axis=1)

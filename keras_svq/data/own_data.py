@@ -585,6 +585,7 @@ def from_array(
             normalizer=normalizer,
             fill_missing=fill,
             target_mask=target_mask,
+            sequence_starts=series.starts,
         )
     if info is None:
         channels = series.frame_shape[-1]

@@ -90,9 +90,11 @@ def _moving_mnist(
     num_test=200,
     num_digits=2,
     image_size=64,
+    digit_size=28,
 ):
     del stride  # sequences are independent; there is no series to stride over
     images, labels = shipped_digits()
+    images = _shrink_digits(images, digit_size)
     # Digits are sorted by label, 500 per class: the last 100 of each class are
     # held out, so no test digit is ever seen in training.
     rank = np.arange(len(labels)) - np.searchsorted(labels, labels)
@@ -121,6 +123,22 @@ def _moving_mnist(
         seed=seed,
         cache=cache,
     )
+
+
+def _shrink_digits(images, digit_size):
+    """Digits `(N, 28, 28)` averaged down to `digit_size` (a divisor of 28)."""
+    digit_size = int(digit_size)
+    if digit_size == images.shape[1]:
+        return images
+    if digit_size < 1 or images.shape[1] % digit_size:
+        raise ValueError(
+            "`digit_size` must divide 28 (28, 14, 7, 4, 2): a smaller Moving MNIST "
+            "averages blocks of pixels. Received: "
+            f"digit_size={digit_size}"
+        )
+    f = images.shape[1] // digit_size
+    blocks = images.reshape(len(images), digit_size, f, digit_size, f)
+    return np.round(blocks.astype("float32").mean(axis=(2, 4))).astype("uint8")
 
 
 _SAMPLE_LOADERS = {
@@ -156,7 +174,9 @@ def load_sample(
         cache: bool. Cache decoded windows in memory. Defaults to True.
         **options: passed to the sample's builder: `split` and `nan_policy` /
             `normalization` (series samples, see `from_array`); `num_train`,
-            `num_val`, `num_test`, `num_digits`, `image_size` (`moving_mnist`).
+            `num_val`, `num_test`, `num_digits`, `image_size`, `digit_size`
+            (`moving_mnist`; `image_size=32, digit_size=14` is Moving MNIST
+            at half resolution).
 
     Returns:
         `Splits` `(train, val, test)`; the statistics are `splits.normalizer`

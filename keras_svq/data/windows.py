@@ -55,6 +55,9 @@ class WindowSource:
             NaN (left out of a masked loss and of the metrics). Defaults to False.
         target_mask: bool array `(H, W, C)` or None. Target pixels outside it
             are set to NaN (padding, a static mask). Defaults to None.
+        sequence_starts: int array or None. First row of each sequence when
+            `frames` concatenates several (the time of day of a row counts
+            from its sequence's start). Defaults to one sequence from row 0.
 
     Example:
 
@@ -74,8 +77,12 @@ class WindowSource:
         scale=1.0,
         fill_missing=False,
         target_mask=None,
+        sequence_starts=None,
     ):
         self.frames = frames
+        self.sequence_starts = np.asarray(
+            [0] if sequence_starts is None else sequence_starts, dtype="int64"
+        )
         self.anchors = np.asarray(anchors, dtype="int64").reshape(-1)
         self.input_offsets = np.asarray(input_offsets, dtype="int64")
         self.output_offsets = np.asarray(output_offsets, dtype="int64")

@@ -1,35 +1,47 @@
 """`keras-svq demo`: SimVP with and without SVQ on real ERA5 data, on a laptop.
 
-Trains the presets `era5_uk/simvp_gsta` and `era5_uk/simvp_gsta_svq_frozen`
-on the embedded ERA5 2 m temperature sample (UK, March 2019, hourly; 12 h in,
-12 h out), then prints MSE / MAE / RMSE in kelvin on the test split for both
-models and for persistence ("the next 12 hours equal the last observed hour"),
-the bar any forecaster must beat, and writes plots.
+Trains the presets `era5_uk/simvp_gsta_residual` and
+`era5_uk/simvp_gsta_svq_frozen_residual` (SimVP-gSTA predicting the change
+from the last input frame, without and with SVQ; the training recipe in their
+header was chosen on the validation split) on the embedded ERA5 2 m
+temperature sample (UK, March 2019, hourly; 12 h in, 12 h out), with
+`keras-svq compare`, then prints, per lead time, the RMSE in kelvin of both
+models and of the two baselines a forecaster must beat, persistence ("the
+next 12 hours equal the last observed hour") and the hourly climatology of
+the training split, with the MSE skill scores; and one line on whether SVQ
+helped beyond the noise between seeds: from the demo's own seeds when it
+trains several (`--seeds 0 1 2 3 4`), else from the recorded 5-seed study
+shipped with the package (`keras_svq/assets/study/era5_uk.json`, the
+`comparison.json` of the study in bench/RESULTS.md).
 
 The sample's frames are 33 x 49; the presets crop them to 32 x 48 because
-SimVP's stride-2 encoder stage needs even sizes.
+SimVP's stride-2 encoder stage needs even sizes. Nothing reads the test
+split before the final evaluation: early stopping and the recipe use the
+validation split.
 
-Output folder layout:
+Output folder layout (a `keras-svq compare` folder plus the demo's files):
 
 ```
 demo_output/
-  simvp_gsta/, simvp_gsta_svq_frozen/   two ordinary run folders (keras-svq evaluate/predict/export work on them)
-  results.json                          the table below, with per-lead-time errors
-  forecast_<model>.png                  input, truth, forecast, error per lead time
-  training_curves.png
+  simvp_gsta_residual/seed_0/, ...   ordinary run folders (keras-svq evaluate/predict/export work on them)
+  comparison.json, comparison.md, comparison.png
+  results.json                       per-lead-time RMSE of every model and baseline, skill scores
+  forecast_<model>.png               input, truth, forecast, error per lead time
+  skill_score.png, training_curves.png
 ```
 
 Running the demo again on the same folder reuses finished runs (it only
 re-evaluates); a folder holding anything else is refused.
 """
 
+import json
 import logging
 import pathlib
 import time
 
-from keras_svq.io_utils import UserError
 from keras_svq.io_utils import atomic_write_json
 from keras_svq.io_utils import read_json
+from keras_svq.training import compare
 from keras_svq.training import config as config_lib
 from keras_svq.training import run_commands
 from keras_svq.training import trainer
@@ -37,154 +49,203 @@ from keras_svq.training import trainer
 logger = logging.getLogger(__name__)
 
 DEMO_PRESETS = {
-    "SimVP (gSTA)": "era5_uk/simvp_gsta",
-    "SimVP (gSTA) + SVQ": "era5_uk/simvp_gsta_svq_frozen",
+    "SimVP (gSTA) residual": "era5_uk/simvp_gsta_residual",
+    "SimVP (gSTA) residual + SVQ": "era5_uk/simvp_gsta_svq_frozen_residual",
 }
-_DEMO_FILES = {"results.json", "training_curves.png"}
+STUDY_RECORD = (
+    pathlib.Path(__file__).resolve().parents[1] / "assets" / "study" / "era5_uk.json"
+)
+_DEMO_FILES = (
+    "results.json",
+    "training_curves.png",
+    "skill_score.png",
+    "forecast_*.png",
+)
 
 
-def physical_errors(pred, truth):
-    """MSE, MAE, RMSE (overall and per lead time) of one set of forecasts."""
-    from keras_svq.metrics import ErrorAccumulator
-
-    errors = ErrorAccumulator(truth.shape[1])
-    errors.add(pred, truth)
-    return errors.result()
-
-
-def _check_output_dir(root):
-    if not root.exists():
-        return
-    if not root.is_dir():
-        raise UserError(f"--output-dir {root} is a file")
-    expected = {preset.split("/")[1] for preset in DEMO_PRESETS.values()}
-    for entry in root.iterdir():
-        if (
-            entry.name in expected
-            or entry.name in _DEMO_FILES
-            or (entry.name.startswith("forecast_") and entry.suffix == ".png")
-        ):
-            continue
-        raise UserError(
-            f"--output-dir {root} holds files that are not from the demo ({entry.name}); choose another folder"
-        )
-
-
-def _train_or_reuse(config, run_dir, verbose):
-    layout = trainer.RunLayout(run_dir)
-    if layout.run.exists() and read_json(layout.run).get("status") == "finished":
-        # prepare_run_dir refuses a finished run; the demo reuses it instead,
-        # after checking it is the same experiment.
-        saved = config_lib.load_yaml(layout.config)
-
-        if saved != config_lib.yaml_load(config_lib.dump_yaml(config)):
-            raise UserError(
-                f"{run_dir} holds a different finished run; choose another --output-dir"
-            )
-        logger.info("reusing the finished run %s", run_dir)
-        return
-    trainer.train(config, run_dir, verbose=verbose)
-
-
-def run_demo(output_dir="demo_output", *, epochs=None, verbose=2):
-    """Trains, evaluates and compares; returns the results dict."""
-    from keras_svq.viz import plot_forecast_panels
-    from keras_svq.viz import plot_training_history
-    from keras_svq.viz import save_figure
-    from keras_svq.viz.geo import sample_coordinates
-    from keras_svq.viz.geo import sample_land_mask
+def _specs(epochs):
     from zoo.presets import load_preset
 
-    root = pathlib.Path(output_dir)
-    _check_output_dir(root)
-    started = time.time()
-    results = {"models": {}, "units": "K"}
-    histories = {}
-    predictions = {}
-    bundle = None
-    for label, preset in DEMO_PRESETS.items():
-        overrides = [(("training", "epochs"), epochs)] if epochs else []
-        config = config_lib.resolve(load_preset(preset), overrides)
-        run_dir = root / preset.split("/")[1]
-        print(f"== training {label} ({preset}) -> {run_dir}", flush=True)
-        t0 = time.time()
-        _train_or_reuse(config, run_dir, verbose)
-        train_seconds = time.time() - t0
-        layout = trainer.RunLayout(run_dir)
-        if bundle is None:
-            bundle = trainer.build_data(config)
-            x, y = bundle.arrays("test")
-            truth = bundle.normalizer.denormalize(y)
-        model = trainer.load_trained_model(config, trainer.default_weights(layout))
-        pred = bundle.normalizer.denormalize(
-            run_commands.predict_arrays(model, x, batch_size=len(x))
+    overrides = [(("training", "epochs"), epochs)] if epochs else []
+    return [
+        compare.ModelSpec(
+            label,
+            config_lib.resolve(load_preset(preset), overrides),
+            folder=preset.split("/")[1],
         )
-        predictions[label] = pred
-        errors = physical_errors(pred, truth)
-        errors["train_seconds"] = round(train_seconds, 1)
-        errors["params"] = int(model.count_params())
-        results["models"][label] = errors
-        histories[label] = read_json(layout.logs / "history.json")
-    results["models"]["persistence"] = physical_errors(
-        bundle.normalizer.denormalize(run_commands.persistence(x, y.shape[1])), truth
+        for label, preset in DEMO_PRESETS.items()
+    ]
+
+
+def svq_verdict(comparison, seeds):
+    """The sentence on SVQ: from the demo's seeds, else the recorded study."""
+    plain, svq = list(DEMO_PRESETS)
+    entry = next(e for e in comparison["models"] if e["name"] == svq)
+    if len(seeds) >= 2:
+        return compare.verdict(entry, plain)
+    measured = entry["paired_vs_first"]["mse"]["mean_diff"]
+    text = (
+        f"SVQ vs no quantizer with one seed each: MSE difference {measured:+.4f} K^2, "
+        "which one seed cannot tell from the noise between seeds"
     )
-    results["num_test_examples"] = int(len(x))
+    if not STUDY_RECORD.is_file():
+        return text + "; run `keras-svq demo --seeds 0 1 2 3 4` for an interval."
+    record = json.loads(STUDY_RECORD.read_text())
+    names = {e["name"] for e in record["models"]}
+    study_plain, study_svq = DEMO_PRESETS[plain], DEMO_PRESETS[svq]
+    if not {study_plain, study_svq} <= names:
+        return text + "; run `keras-svq demo --seeds 0 1 2 3 4` for an interval."
+    test = compare.paired_from_record(record, study_svq, study_plain)
+    study_entry = next(e for e in record["models"] if e["name"] == study_svq)
+    sentence = compare.verdict(study_entry, study_plain, test=test)
+    return (
+        f"{text}. The recorded study ({len(record['seeds'])} seeds, full recipe, "
+        f"bench/RESULTS.md): {sentence}."
+    )
+
+
+def _lead_lines(results, time_unit="h"):
+    """One line per lead time per model and baseline: RMSE and MSE skill scores."""
+    lines = [
+        "",
+        "Per lead time (RMSE in K; MSESS = 1 - MSE / baseline MSE, > 0 beats it):",
+    ]
+    names = list(results["models"]) + list(results["baselines"])
+    width = max(len(n) for n in names)
+    leads = len(results["baselines"]["persistence"]["per_lead_time"]["rmse"])
+    for t in range(leads):
+        for name in names:
+            entry = results["models"].get(name) or results["baselines"][name]
+            line = (
+                f"+{t + 1:>2} {time_unit}  {name:<{width}}  "
+                f"RMSE {entry['per_lead_time']['rmse'][t]:.4f}"
+            )
+            if "ci95" in entry and entry["ci95"][t] is not None:
+                lo, hi = entry["ci95"][t]
+                line += f" [{lo:.4f}, {hi:.4f}]"
+            for reference, values in entry.get("skill", {}).items():
+                line += f"  MSESS {reference.replace('_', ' ')} {values[t]:+.3f}"
+            lines.append(line)
+    return lines
+
+
+def _results(comparison, seeds):
+    """`results.json`: per-lead RMSE of every model and baseline, skills, verdict."""
+    results = {
+        "units": "K",
+        "seeds": list(seeds),
+        "models": {},
+        "baselines": comparison["baselines"],
+        "num_test_examples": comparison["num_test_examples"],
+    }
+    for entry in comparison["models"]:
+        results["models"][entry["name"]] = {
+            **{m: entry["test"][m]["mean"] for m in compare.METRICS},
+            "per_lead_time": {
+                m: entry["per_lead_time"][m]["mean"] for m in compare.METRICS
+            },
+            "ci95": entry["per_lead_time"]["rmse"]["ci95"],
+            "skill": {
+                reference: values["per_lead_time"]["mean"]
+                for reference, values in entry["skill"].items()
+            },
+        }
+    results["per_lead_time"] = {
+        "rmse": {
+            name: values["per_lead_time"]["rmse"]
+            for name, values in {**results["models"], **results["baselines"]}.items()
+        }
+    }
+    persistence = results["baselines"]["persistence"]["per_lead_time"]["rmse"]
+    results["beats_persistence_at_every_lead"] = {
+        name: all(a < b for a, b in zip(values["per_lead_time"]["rmse"], persistence))
+        for name, values in results["models"].items()
+    }
+    results["svq_verdict"] = svq_verdict(comparison, seeds)
+    return results
+
+
+def run_demo(output_dir="demo_output", *, epochs=None, seeds=(0,), verbose=2):
+    """Trains, evaluates and compares; returns the results dict."""
+    root = pathlib.Path(output_dir)
+    started = time.time()
+    specs = _specs(epochs)
+    comparison = compare.run_compare(
+        specs, seeds, root, verbose=verbose, allowed_files=_DEMO_FILES
+    )
+    results = _results(comparison, seeds)
     results["seconds"] = round(time.time() - started, 1)
     atomic_write_json(root / "results.json", results)
+    _write_plots(root, specs, seeds[0], results)
 
-    inputs = bundle.normalizer.denormalize(x)
-    example = len(x) // 2
-    crop = tuple(truth.shape[2:4])
-    coordinates = sample_coordinates("era5_t2m_uk", crop=crop) or {}
-    land_mask = sample_land_mask("era5_t2m_uk", crop=crop)
-    for label, pred in predictions.items():
-        slug = DEMO_PRESETS[label].split("/")[1]
-        figure = plot_forecast_panels(
-            inputs[example],
-            truth[example],
-            pred[example],
-            units="K",
-            variable="2 m temperature",
-            time_step="h",
-            land_mask=land_mask,
-            title=f"{label}: ERA5 2 m temperature, test example {example}",
-            **coordinates,
-        )
-        save_figure(figure, root / f"forecast_{slug}.png")
-    save_figure(plot_training_history(histories), root / "training_curves.png")
-
-    rows = [(label, r) for label, r in results["models"].items()]
+    rows = [(name, r) for name, r in results["models"].items()]
+    rows += list(results["baselines"].items())
+    num = results["num_test_examples"]
     print()
     print(
         run_commands.format_table(
             rows,
             ["mse", "mae", "rmse"],
             title=(
-                f"ERA5 2 m temperature, UK, 12 h -> 12 h, {len(x)} test windows "
-                "(errors in kelvin; MSE in K^2):"
+                f"ERA5 2 m temperature, UK, 12 h -> 12 h, {num} test windows, "
+                f"mean over seeds {list(seeds)} (errors in kelvin; MSE in K^2):"
             ),
         )
     )
-    leads = [0, 2, 5, 11]
-    lead_rows = [
-        (
-            label,
-            {
-                f"+{i + 1} h": r["per_lead_time"]["rmse"][i]
-                for i in leads
-                if i < len(r["per_lead_time"]["rmse"])
-            },
+    print("\n".join(_lead_lines(results)))
+    print()
+    for name, beats in results["beats_persistence_at_every_lead"].items():
+        print(
+            f"{name}: {'beats' if beats else 'does NOT beat'} persistence at every lead time"
         )
-        for label, r in results["models"].items()
-    ]
-    print(
-        run_commands.format_table(
-            lead_rows, [f"+{i + 1} h" for i in leads], title="\nRMSE (K) by lead time:"
-        )
-    )
+    print(results["svq_verdict"])
     print(f"\nplots and runs in {root}/ ({results['seconds']:.0f} s)")
     print("Contains modified Copernicus Climate Change Service information 2019.")
     return results
 
 
-__all__ = ["run_demo", "DEMO_PRESETS"]
+def _write_plots(root, specs, seed, results):
+    from keras_svq.viz import plot_forecast_panels
+    from keras_svq.viz import plot_skill_scores
+    from keras_svq.viz import plot_training_history
+    from keras_svq.viz import save_figure
+    from keras_svq.viz.geo import sample_coordinates
+    from keras_svq.viz.geo import sample_land_mask
+
+    bundle = trainer.build_data(specs[0].config)
+    x, y = bundle.arrays("test")
+    inputs, truth = bundle.normalizer.denormalize(x), bundle.normalizer.denormalize(y)
+    example = len(x) // 2
+    crop = tuple(truth.shape[2:4])
+    coordinates = sample_coordinates("era5_t2m_uk", crop=crop) or {}
+    land_mask = sample_land_mask("era5_t2m_uk", crop=crop)
+    histories = {}
+    for spec in specs:
+        layout = trainer.RunLayout(root / spec.slug / f"seed_{seed}")
+        model = trainer.load_trained_model(spec.config, trainer.default_weights(layout))
+        pred = bundle.normalizer.denormalize(
+            run_commands.predict_arrays(model, x[example : example + 1], batch_size=1)
+        )
+        figure = plot_forecast_panels(
+            inputs[example],
+            truth[example],
+            pred[0],
+            units="K",
+            variable="2 m temperature",
+            time_step="h",
+            land_mask=land_mask,
+            title=f"{spec.name}: ERA5 2 m temperature, test example {example}",
+            **coordinates,
+        )
+        save_figure(figure, root / f"forecast_{spec.slug}.png")
+        histories[spec.name] = read_json(layout.logs / "history.json")
+    save_figure(plot_training_history(histories), root / "training_curves.png")
+    figure = plot_skill_scores(
+        {name: r["skill"] for name, r in results["models"].items()},
+        time_step="1h",
+        title="ERA5 t2m test split: MSE skill score (above 0: beats the baseline)",
+    )
+    save_figure(figure, root / "skill_score.png")
+
+
+__all__ = ["run_demo", "DEMO_PRESETS", "svq_verdict"]

@@ -1,5 +1,6 @@
 """What `evaluate`, `predict` and `export` do with a run folder."""
 
+import hashlib
 import logging
 import pathlib
 
@@ -9,6 +10,8 @@ from keras_svq.io_utils import UserError
 from keras_svq.io_utils import atomic_path
 from keras_svq.io_utils import atomic_save_npz
 from keras_svq.io_utils import atomic_write_json
+from keras_svq.metrics.baselines import DEFAULT_BASELINES
+from keras_svq.metrics.baselines import build_baselines
 from keras_svq.training import config as config_lib
 from keras_svq.training import trainer
 
@@ -16,16 +19,6 @@ logger = logging.getLogger(__name__)
 
 
 # -------------------------------------------------------------- metrics
-
-
-def persistence(x, output_length):
-    """ "Tomorrow equals now": the last input frame repeated."""
-    try:
-        from keras_svq.metrics import persistence_forecast
-
-        return np.asarray(persistence_forecast(x, output_length))
-    except ImportError:
-        return np.repeat(np.asarray(x)[:, -1:], output_length, axis=1)
 
 
 def format_table(rows, columns, title=None):
@@ -79,40 +72,56 @@ def _reference_metrics(model, bundle):
 
 
 class _Scores:
-    """Masked and unmasked physical-unit errors of the model and persistence."""
+    """Masked and unmasked physical-unit errors of the model and the baselines.
 
-    def __init__(self, output_length, latitudes):
+    Also fingerprints the test targets (`test_fingerprint`), so that runs
+    scored on different test windows are never compared.
+    """
+
+    def __init__(self, output_length, latitudes, baselines):
         from keras_svq.metrics import ErrorAccumulator
 
+        self.baselines = dict(baselines)
+        names = ("model", *self.baselines)
         self.masked = {
-            name: ErrorAccumulator(output_length, latitudes=latitudes)
-            for name in ("model", "persistence")
+            name: ErrorAccumulator(output_length, latitudes=latitudes) for name in names
         }
-        self.unmasked = {
-            name: ErrorAccumulator(output_length) for name in ("model", "persistence")
-        }
+        self.unmasked = {name: ErrorAccumulator(output_length) for name in names}
         self.any_invalid = False
+        self._hash = hashlib.sha256()
 
-    def add(self, norm, x, y, pred):
+    def add(self, norm, x, y, pred, positions):
         """One batch in model space; invalid targets are NaN in `y`."""
         true = norm.denormalize(y)
-        baseline = norm.denormalize(persistence(x, y.shape[1]))
-        prediction = norm.denormalize(pred)
+        forecasts = {"model": norm.denormalize(pred)}
+        for name, baseline in self.baselines.items():
+            forecasts[name] = norm.denormalize(baseline.forecast(x, positions))
         # Unmasked: invalid targets hold the fill value the model was given
         # (the training mean), as a loss without the mask would see them.
         filled = norm.denormalize(np.where(np.isnan(y), np.float32(0), y))
         self.any_invalid |= bool(np.isnan(true).any())
-        for name, forecast in (("model", prediction), ("persistence", baseline)):
+        # Rounded, so that runs whose normalisers differ in the last bit
+        # still recognise the same test targets.
+        self._hash.update(np.round(np.asarray(true, "float64"), 3).tobytes())
+        for name, forecast in forecasts.items():
             self.masked[name].add(forecast, true)
             self.unmasked[name].add(forecast, filled)
 
     def results(self):
         masked = {name: acc.result() for name, acc in self.masked.items()}
+        model = masked["model"]
         out = {
-            "physical": masked["model"],
-            "persistence_physical": masked["persistence"],
-            "valid_fraction": masked["model"]["valid_fraction"],
+            "physical": model,
+            "baselines": {name: masked[name] for name in self.baselines},
+            "skill": {
+                f"vs_{name}": skill_scores(model, masked[name])
+                for name in self.baselines
+            },
+            "valid_fraction": model["valid_fraction"],
+            "test_fingerprint": self._hash.hexdigest()[:16],
         }
+        if "persistence" in masked:  # the key earlier versions wrote
+            out["persistence_physical"] = masked["persistence"]
         if self.any_invalid:
             out["masked"] = masked
             out["unmasked"] = {
@@ -121,7 +130,32 @@ class _Scores:
         return out
 
 
-def evaluate(config, weights, output_dir, *, data_dir=None, num_plots=3):
+def skill_scores(errors, reference):
+    """MSE (and MAE) skill scores of one error dict against a reference's."""
+    from keras_svq.metrics import skill_score
+
+    return {
+        f"{metric}_skill": skill_score(errors[metric], reference[metric])
+        for metric in ("mse", "mae")
+    } | {
+        "per_lead_time": {
+            f"{metric}_skill": skill_score(
+                errors["per_lead_time"][metric], reference["per_lead_time"][metric]
+            )
+            for metric in ("mse", "mae")
+        }
+    }
+
+
+def evaluate(
+    config,
+    weights,
+    output_dir,
+    *,
+    data_dir=None,
+    num_plots=3,
+    baselines=DEFAULT_BASELINES,
+):
     """Test-split metrics (reference set + physical per-lead errors) and plots.
 
     Every error is computed over valid target pixels (missing data, masks and
@@ -131,8 +165,14 @@ def evaluate(config, weights, output_dir, *, data_dir=None, num_plots=3):
     `"valid_fraction"`. With latitudes in the data, latitude-weighted figures
     (WeatherBench) stand beside the unweighted ones (OpenSTL).
 
-    Writes `metrics.json` and `example_<i>.png` into `output_dir`; returns the
-    metrics dict.
+    The baselines (`keras_svq.metrics.baselines`: persistence and a
+    training-split climatology by default, `optical_flow` with pysteps) are
+    scored on the same windows and pixels, under `"baselines"`, with the
+    model's MSE and MAE skill scores against each (overall and per lead time)
+    under `"skill"`: `1 - error / baseline error`, so > 0 beats the baseline.
+
+    Writes `metrics.json`, `skill_score.png` and `example_<i>.png` into
+    `output_dir`; returns the metrics dict.
     """
     output_dir = pathlib.Path(output_dir)
     bundle = trainer.build_data(config, data_dir=data_dir)
@@ -141,13 +181,17 @@ def evaluate(config, weights, output_dir, *, data_dir=None, num_plots=3):
     results["reference"] = _jsonable(_reference_metrics(model, bundle))
     norm = bundle.normalizer
     latitudes = bundle.coords.get("lat")
-    scores = _Scores(bundle.output_length, latitudes)
+    try:
+        fitted = build_baselines(bundle.splits, baselines, crop=bundle.crop)
+    except (ImportError, ValueError) as e:
+        raise UserError(str(e)) from None
+    scores = _Scores(bundle.output_length, latitudes, fitted)
     # Streamed batch by batch: a full benchmark's test split need not fit in memory.
     examples, seen = [], 0
     for x, y in bundle.test:
         x, y = np.asarray(x), np.asarray(y)
         pred = np.asarray(model.predict_on_batch(x), "float32")
-        scores.add(norm, x, y, pred)
+        scores.add(norm, x, y, pred, np.arange(seen, seen + len(x)))
         for i in range(len(x)):
             if (
                 len(examples) < num_plots and (seen + i) % 7 == 0
@@ -165,8 +209,19 @@ def evaluate(config, weights, output_dir, *, data_dir=None, num_plots=3):
     results["latitude_weighted"] = latitudes is not None
     results["units"] = list(getattr(bundle.info, "units", ()))
     results["num_test_examples"] = int(seen)
+    results["params"] = int(model.count_params())
     output_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(output_dir / "metrics.json", _jsonable(results))
+    if num_plots:
+        from keras_svq.viz import plot_skill_scores
+        from keras_svq.viz import save_figure
+
+        figure = plot_skill_scores(
+            {config["backbone"]: results["skill"]},
+            time_step=getattr(bundle.info, "time_step", ""),
+            title="MSE skill score on the test split (above 0: beats the baseline)",
+        )
+        save_figure(figure, output_dir / "skill_score.png")
     if examples:
         from keras_svq.viz import plot_forecast_panels
         from keras_svq.viz import save_figure
@@ -199,6 +254,7 @@ def _jsonable(obj):
 
 
 def evaluation_table(results):
+    """The printed form of `evaluate`'s results: model beside every baseline."""
     ref = results.get("reference") or {}
     rows = [
         (
@@ -208,7 +264,11 @@ def evaluation_table(results):
     ]
     columns = [k for k in rows[0][1]]
     text = [format_table(rows, columns)]
-    phys, base = results["physical"], results["persistence_physical"]
+    phys = results["physical"]
+    baselines = results.get("baselines") or {
+        "persistence": results["persistence_physical"]
+    }
+    skill = results.get("skill", {})
     units = ", ".join(dict.fromkeys(results.get("units") or ())) or "data units"
     fraction = results.get("valid_fraction", 1.0)
     scope = (
@@ -220,42 +280,43 @@ def evaluation_table(results):
     if results.get("latitude_weighted"):
         columns += ["rmse_lat_weighted"]
         scope += "; rmse_lat_weighted: WeatherBench's cos(latitude) weights, the others unweighted as OpenSTL"
+    skill_columns = [f"MSESS vs {name}" for name in baselines if f"vs_{name}" in skill]
+    model_row = dict(phys)
+    for name in baselines:
+        if f"vs_{name}" in skill:
+            model_row[f"MSESS vs {name}"] = skill[f"vs_{name}"]["mse_skill"]
     text.append(
         format_table(
-            [("model", phys), ("persistence", base)],
-            columns,
-            title=f"\nPhysical units ({units}{scope}):",
+            [("model", model_row), *baselines.items()],
+            columns + skill_columns,
+            title=f"\nPhysical units ({units}{scope}); MSESS = 1 - MSE / baseline MSE:",
         )
     )
     if "unmasked" in results:
         unmasked = results["unmasked"]
         text.append(
             format_table(
-                [
-                    ("model", unmasked["model"]),
-                    ("persistence", unmasked["persistence"]),
-                ],
+                [(name, unmasked[name]) for name in ("model", *baselines)],
                 ["mse", "mae", "rmse"],
                 title="\nUnmasked (invalid targets scored at the training mean, for comparison):",
             )
         )
-    leads = phys["per_lead_time"]["rmse"]
-    rows = [
-        (
-            f"+{i + 1}",
-            {
-                "rmse": v,
-                "mae": phys["per_lead_time"]["mae"][i],
-                "persistence rmse": base["per_lead_time"]["rmse"][i],
-            },
-        )
-        for i, v in enumerate(leads)
-    ]
-    text.append(
-        format_table(
-            rows, ["rmse", "mae", "persistence rmse"], title="\nPer lead time:"
-        )
-    )
+    rows = []
+    for i, value in enumerate(phys["per_lead_time"]["rmse"]):
+        row = {"rmse": value, "mae": phys["per_lead_time"]["mae"][i]}
+        for name, base in baselines.items():
+            row[f"{name} rmse"] = base["per_lead_time"]["rmse"][i]
+            if f"vs_{name}" in skill:
+                row[f"MSESS vs {name}"] = skill[f"vs_{name}"]["per_lead_time"][
+                    "mse_skill"
+                ][i]
+        rows.append((f"+{i + 1}", row))
+    lead_columns = ["rmse", "mae"]
+    for name in baselines:
+        lead_columns.append(f"{name} rmse")
+        if f"vs_{name}" in skill:
+            lead_columns.append(f"MSESS vs {name}")
+    text.append(format_table(rows, lead_columns, title="\nPer lead time:"))
     return "\n".join(text)
 
 

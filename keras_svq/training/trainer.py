@@ -105,6 +105,11 @@ class DataBundle:
     coords: dict = dataclasses.field(default_factory=dict)
     _splits: object = None
 
+    @property
+    def splits(self):
+        """The loader's `Splits` (uncropped), e.g. to fit baselines on."""
+        return self._splits
+
     def arrays(self, split):
         x, y = self._splits.arrays(split)
         return crop_array(x, self.crop), crop_array(y, self.crop)
@@ -324,6 +329,39 @@ def check_run_dir(layout, config):
         raise UserError(
             f"--output-dir {root} holds a finished run of this config; choose another folder"
         )
+    return True
+
+
+def is_finished_run(layout, config):
+    """True when `layout` holds a finished run of exactly `config`.
+
+    A finished run of another config is refused (a `UserError` naming the
+    first differing key), so nothing is ever silently reused.
+    """
+    if not (layout.run.exists() and read_json(layout.run).get("status") == "finished"):
+        return False
+    saved = config_lib.load_yaml(layout.config)
+    difference = _first_difference(
+        saved, config_lib.yaml_load(config_lib.dump_yaml(config))
+    )
+    if difference:
+        raise UserError(
+            f"{layout.root} holds a different finished run (its config differs at "
+            f"{difference}); choose another --output-dir"
+        )
+    return True
+
+
+def train_or_reuse(config, output_dir, **kwargs):
+    """Trains `config` into `output_dir` unless a finished run of it is there.
+
+    An unfinished run resumes from its last checkpoint. Returns True when it
+    trained, False when it reused a finished run.
+    """
+    if is_finished_run(RunLayout(output_dir), config):
+        logger.info("reusing the finished run %s", output_dir)
+        return False
+    train(config, output_dir, **kwargs)
     return True
 
 

@@ -16,6 +16,7 @@ from keras_svq.viz.forecast_panels import plot_forecast_panels
 from keras_svq.viz.run_plots import load_history
 from keras_svq.viz.run_plots import plot_training_history
 from keras_svq.viz.skill_plots import plot_skill_by_lead
+from keras_svq.viz.skill_plots import plot_skill_scores
 from keras_svq.viz.skill_plots import skill_per_lead_time
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "plot_codebook_usage",
     "plot_forecast_panels",
     "plot_skill_by_lead",
+    "plot_skill_scores",
     "plot_sparsity_over_training",
     "plot_training_history",
     "save_figure",

@@ -106,8 +106,6 @@ def plot_skill_by_lead(
         baseline={"mse": [0.4, 1.0, 1.6]}, time_step="1h", units="K")
     ```
     """
-    from matplotlib.ticker import MaxNLocator
-
     if not runs:
         raise ValueError("`runs` is empty; pass at least one {name: per-lead metrics}.")
     curves = {name: _per_lead(entry, name) for name, entry in runs.items()}
@@ -122,19 +120,9 @@ def plot_skill_by_lead(
             f"Every run must report every metric plotted. Missing: {missing or 'no common metric'}. "
             "Pass `metrics=` with the names they share."
         )
-    figure = new_figure((4.0 * len(metrics), 3.3), layout="constrained")
-    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
+    figure, axes = _panels(len(metrics))
     for ax, metric in zip(axes, metrics):
-        for i, (name, curve) in enumerate(curves.items()):
-            values = curve[metric]
-            ax.plot(
-                np.arange(1, len(values) + 1),
-                values,
-                marker="o",
-                markersize=3,
-                color=f"C{i}",
-                label=name,
-            )
+        _plot_runs(ax, curves, metric)
         if base is not None and metric in base:
             values = base[metric]
             ax.plot(
@@ -152,11 +140,83 @@ def plot_skill_by_lead(
         if metric in HIGHER_IS_BETTER:
             label += " (higher is better)"
         ax.set_ylabel(label)
-        ax.set_xlabel(
-            f"lead time (steps of {time_step})" if time_step else "lead time (steps)"
-        )
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(True, alpha=0.3)
+        _lead_axis(ax, time_step)
+    return _finish(figure, axes, title)
+
+
+def plot_skill_scores(runs, *, time_step="", title=None):
+    """MSE skill score against each baseline per lead time (above 0 beats it).
+
+    Args:
+        runs: dict run name -> `{baseline name: [skill per lead time]}`, or
+            `keras-svq evaluate`'s `"skill"` entry (`{"vs_<name>":
+            {"per_lead_time": {"mse_skill": [...]}}}`).
+        time_step: str. Lead-time unit for the x axis. Defaults to "".
+        title: str or None. Figure title.
+
+    Returns:
+        A matplotlib `Figure`, one panel per baseline.
+
+    Example:
+
+    ```python
+    fig = plot_skill_scores({"SimVP": metrics["skill"]}, time_step="1h")
+    ```
+    """
+    curves = {}
+    for name, entry in runs.items():
+        curves[name] = {
+            reference.removeprefix("vs_"): np.asarray(
+                value["per_lead_time"]["mse_skill"]
+                if isinstance(value, dict)
+                else value,
+                "float64",
+            )
+            for reference, value in entry.items()
+        }
+    references = list(dict.fromkeys(r for c in curves.values() for r in c))
+    if not references:
+        raise ValueError("`runs` holds no skill scores.")
+    figure, axes = _panels(len(references))
+    for ax, reference in zip(axes, references):
+        _plot_runs(ax, curves, reference)
+        ax.axhline(0.0, color="black", linestyle="--", linewidth=1)
+        ax.set_ylabel(f"MSE skill vs {reference.replace('_', ' ')}")
+        _lead_axis(ax, time_step)
+    return _finish(figure, axes, title)
+
+
+def _panels(count):
+    figure = new_figure((4.0 * count, 3.3), layout="constrained")
+    return figure, figure.subplots(1, count, squeeze=False)[0]
+
+
+def _plot_runs(ax, curves, key):
+    """One line per run (colour by run order) of `curve[key]` against lead time."""
+    for i, (name, curve) in enumerate(curves.items()):
+        if key in curve:
+            values = curve[key]
+            ax.plot(
+                np.arange(1, len(values) + 1),
+                values,
+                marker="o",
+                markersize=3,
+                color=f"C{i}",
+                label=name,
+            )
+
+
+def _lead_axis(ax, time_step):
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel(
+        f"lead time (steps of {time_step})" if time_step else "lead time (steps)"
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+
+
+def _finish(figure, axes, title):
     axes[0].legend(fontsize=8)
     if title:
         figure.suptitle(title)
