@@ -158,6 +158,19 @@ def _worker_env(jobs):
     return env
 
 
+def _die_with_parent():
+    """Linux: a worker is killed when `compare` is (so a `kill -9` of it leaves
+    no orphan training into a run folder the next `compare` resumes)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(
+            1, 9
+        )  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux: workers outlive a killed parent
+        pass
+
+
 def _train_in_workers(pending, jobs, data_dir):
     """Trains `pending` in up to `jobs` processes; returns the failures."""
     queue = list(pending)
@@ -175,6 +188,7 @@ def _train_in_workers(pending, jobs, data_dir):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads start workers)
             )
             running[process] = (spec, seed, log, log_path)
         time.sleep(0.5)
