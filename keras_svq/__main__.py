@@ -1,8 +1,6 @@
 """`python -m keras_svq ...` runs the `keras-svq` command."""
 
-import sys
-
-from keras_svq.cli import main
+from keras_svq.cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -14,17 +14,22 @@ keras-svq presets
 keras-svq summary (--preset NAME | --config FILE)
 ```
 
-User mistakes (a missing file, an unknown preset or config key, an output
-folder holding another run) end with one line on stderr and exit status 2;
-a run that fails (NaN loss) exits with 1.
+User mistakes (a missing or corrupt file, an unknown preset or config key, a
+wrongly typed value, an output folder holding another run or in use by
+another process, an unwritable folder, a full disk) end with one line on
+stderr and exit status 2; a run that fails (NaN loss or weights) exits with 1.
+SIGTERM ends a command like Ctrl-C (exit 143): temporary files are removed
+and a run resumes from its last epoch.
 """
 
 import argparse
 import logging
 import os
 import pathlib
+import signal
 import sys
 
+from keras_svq.io_utils import DiskFull
 from keras_svq.io_utils import UserError
 
 logger = logging.getLogger("keras_svq")
@@ -118,6 +123,12 @@ def _train_args(p):
         help="split the CPU into N logical devices (to try --strategy mirrored without GPUs)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--allow-data-change",
+        action="store_true",
+        help="resume even though the data files or the normaliser differ from those "
+        "the run started with",
+    )
 
 
 def _train(args):
@@ -135,6 +146,7 @@ def _train(args):
         data_dir=args.data_dir,
         strategy=strategy,
         verbose=0 if args.quiet else 1,
+        allow_data_change=args.allow_data_change,
     )
     best = summary["best_val_loss"]
     print(
@@ -527,8 +539,18 @@ def _select_backend(name, argv):
     os.execv(sys.executable, [sys.executable, "-m", "keras_svq", *sys.argv[1:]])
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that `finally` blocks clean up."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 1 run failed, 2 user error)."""
+    if argv is None:  # the console script owns the process and its signals
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -540,10 +562,15 @@ def main(argv=None):
     except UserError as e:
         message = " ".join(str(e).split())
         print(f"keras-svq: error: {message}", file=sys.stderr)
+        if isinstance(e, DiskFull):
+            _exit_state["hard"] = True
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("keras-svq: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("keras-svq: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except Exception as e:  # noqa: BLE001
         from keras_svq.training.trainer import RunFailed
 
@@ -553,8 +580,18 @@ def main(argv=None):
         raise
 
 
+# Set after a full disk: libraries that failed mid-write (HDF5) can crash in
+# their finalisers, so the console script then exits without running them.
+_exit_state = {"hard": False}
+
+
 def console_main():
-    sys.exit(main())
+    code = main()
+    if _exit_state["hard"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

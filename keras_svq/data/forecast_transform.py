@@ -9,7 +9,9 @@ forecast on that grid:
    run's static input mask are invalid; the run's preprocessing (crop, coarsen,
    pad) maps them to the model grid; normalised; missing values become 0 (the
    training mean), as in training. A window without one valid input pixel is
-   an error.
+   an error. A run whose data had no missing values (`nan_policy` "raise" or
+   "drop") never saw a filled input, so missing values there are refused,
+   with their count and the first one's location, instead of being filled.
 2. outputs: denormalised; pixels that can never be valid targets (the static
    mask, padding, pixels missing in every training frame) are set to NaN (or
    to `fill_value`); the preprocessing is undone (NaN outside the crop), unless
@@ -37,6 +39,9 @@ class ForecastTransform:
             forecast can be valid (elsewhere it is NaN / `fill_value`).
         fill_value: float or None. Written over invalid forecast pixels
             instead of NaN (e.g. the data's missing code). Defaults to None.
+        nan_policy: str. The training data's `nan_policy`: "fill" fills
+            missing input values as training did; "raise" or "drop" refuse
+            them (the model never saw a filled input). Defaults to "raise".
 
     Example:
 
@@ -55,8 +60,10 @@ class ForecastTransform:
         input_mask=None,
         valid_mask=None,
         fill_value=None,
+        nan_policy="raise",
     ):
         self.normalizer = normalizer
+        self.nan_policy = nan_policy
         self.preprocessing = preprocessing
         self.missing_value = tuple(float(v) for v in missing_value or ())
         self.input_mask = None if input_mask is None else np.asarray(input_mask, bool)
@@ -77,6 +84,10 @@ class ForecastTransform:
             return None
         return tuple(self.preprocessing.output_shape)
 
+    @property
+    def refuses_missing(self):
+        return self.nan_policy != "fill"
+
     # ------------------------------------------------------------- numpy
     def prepare(self, x, processed=False):
         """Raw windows `(N, T, H, W, C)` -> normalised, filled model inputs.
@@ -86,17 +97,33 @@ class ForecastTransform:
             processed: bool. `x` is already on the model grid (no crop etc.).
 
         Raises:
-            ValueError: a window has no valid input pixel (names its index).
+            ValueError: a window has no valid input pixel (names its index),
+                or a value is missing and the run does not fill (the count and
+                the first location).
         """
         x = np.array(x, dtype="float32")
         for code in self.missing_value:
             x[x == np.float32(code)] = np.nan
         x[~np.isfinite(x)] = np.nan
+        if self.refuses_missing:
+            missing = np.isnan(x)
+            if self.input_mask is not None and not processed:
+                missing &= self.input_mask
+            if missing.any():
+                first = [int(i) for i in np.argwhere(missing)[0]]
+                raise ValueError(
+                    f"{int(missing.sum())} input value(s) are NaN/Inf or a missing-value "
+                    f"code (the first at [window, frame, row, column, channel] = {first}); "
+                    f"this run's data had none (nan_policy={self.nan_policy!r}), so it "
+                    "cannot fill them: replace them, or train with data.nan_policy: fill"
+                )
         if not processed:
             if self.input_mask is not None:
                 x = np.where(self.input_mask, x, np.float32(np.nan))
             if self.preprocessing is not None:
                 x = self.preprocessing.apply(x)
+        if not len(x):  # N = 0: nothing to check
+            return np.zeros(x.shape, "float32")
         empty = np.flatnonzero(~np.isfinite(x).reshape(len(x), -1).any(axis=1))
         if len(empty):
             raise ValueError(
@@ -128,6 +155,26 @@ class ForecastTransform:
         for code in self.missing_value:
             x = tf.where(tf.equal(x, code), nan, x)
         x = tf.where(tf.math.is_finite(x), x, nan)
+        checks = []
+        if self.refuses_missing:
+            missing = tf.math.is_nan(x)
+            if self.input_mask is not None:
+                missing = tf.logical_and(missing, tf.constant(self.input_mask))
+            count = tf.reduce_sum(tf.cast(missing, tf.int64))
+            checks.append(
+                tf.debugging.Assert(
+                    tf.equal(count, 0),
+                    [
+                        "inputs hold NaN/Inf or missing-code values; count:",
+                        count,
+                        "first at [window, frame, row, column, channel]:",
+                        tf.where(missing)[:1],
+                        "the training data of this model had none (nan_policy: "
+                        f"{self.nan_policy}), so it cannot fill them",
+                    ],
+                    summarize=8,
+                )
+            )
         if self.input_mask is not None:
             x = tf.where(tf.constant(self.input_mask), x, nan)
         if self.preprocessing is not None and not self.preprocessing.is_identity:
@@ -135,11 +182,15 @@ class ForecastTransform:
         finite = tf.reduce_any(
             tf.reshape(tf.math.is_finite(x), [tf.shape(x)[0], -1]), axis=1
         )
-        check = tf.debugging.Assert(
-            tf.reduce_all(finite),
-            ["An input window has no valid pixel (every value is missing or masked)"],
+        checks.append(
+            tf.debugging.Assert(
+                tf.reduce_all(finite),
+                [
+                    "An input window has no valid pixel (every value is missing or masked)"
+                ],
+            )
         )
-        with tf.control_dependencies([check]):
+        with tf.control_dependencies(checks):
             mean = tf.constant(self.normalizer.mean, tf.float32)
             std = tf.constant(self.normalizer.std, tf.float32)
             z = (x - mean) / std
@@ -172,6 +223,7 @@ class ForecastTransform:
             ),
             "missing_value": list(self.missing_value),
             "fill_value": self.fill_value,
+            "nan_policy": self.nan_policy,
         }
 
     @classmethod
@@ -185,6 +237,8 @@ class ForecastTransform:
             input_mask=masks.get("input_mask"),
             valid_mask=masks.get("valid_mask"),
             fill_value=config.get("fill_value"),
+            # Runs written before the policy was stored always filled.
+            nan_policy=config.get("nan_policy", "fill"),
         )
 
     def masks(self):

@@ -10,6 +10,7 @@ from keras_svq.data.preprocessing import Preprocessing
 
 
 def _transform(**kwargs):
+    kwargs.setdefault("nan_policy", "fill")
     input_mask = np.ones((6, 8, 1), bool)
     input_mask[0] = False  # the first row is "land"
     valid = np.ones((4, 4, 1), bool)
@@ -98,3 +99,29 @@ def test_config_round_trip():
     y = np.zeros((1, 1, 4, 4, 1), "float32")
     np.testing.assert_array_equal(again.finish(y), transform.finish(y))
     assert again.missing_value == (-9999.0,) and again.raw_shape == (6, 8)
+
+
+@pytest.mark.parametrize("policy", ["raise", "drop"])
+def test_missing_inputs_are_refused_unless_the_run_filled(policy):
+    transform = _transform(nan_policy=policy)
+    x = _windows()  # a NaN at [0, 0, 2, 2, 0] and a code at [1, 1, 4, 4, 0]
+    x[:, :, 0] = np.nan  # the masked first row never counts
+    with pytest.raises(ValueError, match=r"2 input value\(s\).*\[0, 0, 2, 2, 0\]"):
+        transform.prepare(x)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"count:\W+2\W"):
+        transform.tf_prepare(tf.constant(x))
+    clean = _windows()
+    clean[0, 0, 2, 2, 0] = 10.0
+    clean[1, 1, 4, 4, 0] = 10.0
+    np.testing.assert_allclose(
+        transform.prepare(clean),
+        transform.tf_prepare(tf.constant(clean)).numpy(),
+        atol=1e-6,
+    )
+
+
+def test_old_configs_without_a_policy_keep_filling():
+    config = _transform(nan_policy="raise").get_config()
+    assert config["nan_policy"] == "raise"
+    del config["nan_policy"]
+    assert ForecastTransform.from_config(config).nan_policy == "fill"

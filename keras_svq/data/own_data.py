@@ -618,6 +618,7 @@ def from_array(
         coords=series.coords,
         missing_value=codes,
         input_mask=series.static_mask,
+        nan_policy=nan_policy,
     )
 
 

@@ -31,11 +31,13 @@ class Splits(tuple):
         missing_value: tuple of missing-value codes (empty for none).
         input_mask: bool array `(H_raw, W_raw, C)` or None: the static validity
             mask given with the raw data (its False pixels are filled).
+        nan_policy: str. How the loader treated missing values ("raise",
+            "fill" or "drop"); forecasts fill missing inputs only after "fill".
 
     Attributes:
         normalizer, mean, std, info, num_examples (dict split -> int),
         input_length, output_length, frame_shape (`(H, W, C)`), valid_mask,
-        preprocessing, coords, missing_value, input_mask.
+        preprocessing, coords, missing_value, input_mask, nan_policy.
 
     Targets `y` are NaN at invalid pixels (missing data, masked pixels,
     padding); inputs `x` never are (missing inputs hold the training mean, 0 in
@@ -68,6 +70,7 @@ class Splits(tuple):
         coords=None,
         missing_value=(),
         input_mask=None,
+        nan_policy="raise",
     ):
         self = super().__new__(cls, (train, val, test))
         self.normalizer = normalizer
@@ -78,6 +81,7 @@ class Splits(tuple):
         self.coords = dict(coords or {})
         self.missing_value = tuple(missing_value or ())
         self.input_mask = input_mask
+        self.nan_policy = nan_policy
         return self
 
     @classmethod
@@ -183,6 +187,7 @@ class Splits(tuple):
             "coords": self.coords,
             "missing_value": self.missing_value,
             "input_mask": self.input_mask,
+            "nan_policy": self.nan_policy,
         }
 
     def forecast_transform(self):
@@ -195,6 +200,7 @@ class Splits(tuple):
             missing_value=self.missing_value,
             input_mask=self.input_mask,
             valid_mask=self.valid_mask,
+            nan_policy=self.nan_policy,
         )
 
 

@@ -11,7 +11,13 @@ Signatures:
 
 - `serving_default`: input `inputs`, float32 `(N, T_in, H, W, C)` in physical
   units on the raw grid (N free, the rest fixed); output `output_0`, float32
-  `(N, T_out, H, W, C)` in physical units.
+  `(N, T_out, H, W, C)` in physical units. TensorFlow does not check a
+  signature's shape when it is called (a swapped H/W or a wrong C would be
+  reshaped into a wrong forecast), so the graph checks rank, T_in, H, W and C
+  itself and fails with an `InvalidArgumentError` naming the expected and the
+  received shape. N = 0 returns an empty batch. NaN/Inf inputs are filled as
+  in training when the run's data were filled (`nan_policy: fill`), and
+  refused with their count and first location otherwise.
 - `encode` (models with an SVQ): same input; output `output_0`, float32
   `(N, T_in, H', W', K)`: the SVQ code weights of the quantized latent
   (`H' = H / 2**(num_spatial_layers/2)`, likewise `W'`, `K` the codebook size).
@@ -70,6 +76,43 @@ def _quantizer_input_fn(model):
     return latent
 
 
+def _guarded(inputs, shape, endpoint, compute, output_shape):
+    """`compute(inputs)` once `inputs` has passed a run-time check of its shape.
+
+    TensorFlow does not enforce a signature's static shape when a SavedModel
+    is called, so `tf.shape` is read at run time: a wrong rank or a wrong
+    `(T_in, H, W, C)` fails with an `InvalidArgumentError` naming both
+    shapes. The model only ever sees a tensor rebuilt to `(n, *shape)`, with
+    n = 0 unless the check passed, so a wrong shape can never be reshaped
+    into a forecast. N = 0 gives an empty `(0, *output_shape)` batch.
+    """
+    received = tf.shape(inputs)
+    padded = tf.concat([received, tf.zeros([5], tf.int32)], axis=0)[:5]
+    ok = tf.logical_and(
+        tf.equal(tf.size(received), 5),
+        tf.reduce_all(tf.equal(padded[1:], list(shape))),
+    )
+    expected = ", ".join(str(s) for s in shape)
+    check = tf.debugging.Assert(
+        ok,
+        [
+            f"{endpoint} expects float32 inputs of shape (N, T_in, H, W, C) = "
+            f"(N, {expected}); received shape",
+            received,
+        ],
+        summarize=8,
+    )
+    n = tf.where(ok, padded[0], 0)
+    size = int(np.prod(shape))
+    with tf.control_dependencies([check]):
+        safe = tf.reshape(tf.reshape(inputs, [-1])[: n * size], [n, *shape])
+    return tf.cond(
+        tf.equal(n, 0),
+        lambda: tf.zeros((0, *output_shape), tf.float32),
+        lambda: compute(safe),
+    )
+
+
 def export_saved_model(
     model, path, *, normalizer=None, transform=None, description=None
 ):
@@ -98,14 +141,24 @@ def export_saved_model(
     raw = transform.raw_shape or model_input[1:3]
     input_shape = (model_input[0], *raw, model_input[3])
     output_shape = (model_output[0], *raw, model_output[3])
-    spec = tf.TensorSpec((None,) + input_shape, tf.float32, name="inputs")
+    # Any shape: TensorFlow would not enforce a static one at call time,
+    # and a known rank lets the graph optimiser fold the rank check away;
+    # `_guarded` checks the shape and gives the model a statically shaped tensor.
+    spec = tf.TensorSpec(None, tf.float32, name="inputs")
 
     archive = keras.export.ExportArchive()
     archive.track(model)
 
     def serve(inputs):
-        outputs = model(transform.tf_prepare(inputs), training=False)
-        return transform.tf_finish(outputs)
+        return _guarded(
+            inputs,
+            input_shape,
+            "serving_default",
+            lambda x: transform.tf_finish(
+                model(transform.tf_prepare(x), training=False)
+            ),
+            output_shape,
+        )
 
     archive.add_endpoint("serving_default", serve, input_signature=[spec])
     signatures = {
@@ -135,13 +188,17 @@ def export_saved_model(
     if latent_fn is not None:
         quantizer = model.quantizer
 
-        def encode(inputs):
+        def codes(inputs):
             frames = transform.tf_prepare(inputs)
             return tf.cast(quantizer.encode(latent_fn(frames)), tf.float32)
 
-        archive.add_endpoint("encode", encode, input_signature=[spec])
         probe = np.zeros((1,) + input_shape, "float32")
-        code_shape = tuple(encode(tf.constant(probe)).shape[1:])
+        code_shape = tuple(codes(tf.constant(probe)).shape[1:])
+
+        def encode(inputs):
+            return _guarded(inputs, input_shape, "encode", codes, code_shape)
+
+        archive.add_endpoint("encode", encode, input_signature=[spec])
         signatures["encode"] = {
             "inputs": signatures["serving_default"]["inputs"],
             "outputs": {

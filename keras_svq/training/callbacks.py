@@ -9,7 +9,10 @@ the same command. What makes that safe:
   at each epoch end, and the trainer restores it before `fit`, so a restarted
   run replays the interrupted epoch exactly (the data order of epoch `e` is a
   function of the seed and `e` only, see `trainer.py`);
-- a non-finite loss never reaches a checkpoint or the backup.
+- a non-finite loss or non-finite weights never reach a checkpoint or the
+  backup (`NaNGuard` checks both; the checkpointing callbacks ask it);
+- every weights file has a `.sha256` sidecar, verified with the weights'
+  finiteness whenever a checkpoint is loaded (`load_weights_checked`).
 """
 
 import csv
@@ -26,6 +29,8 @@ from keras_svq.io_utils import UserError
 from keras_svq.io_utils import atomic_save_weights
 from keras_svq.io_utils import atomic_write_json
 from keras_svq.io_utils import atomic_write_text
+from keras_svq.io_utils import remove_with_checksum
+from keras_svq.io_utils import verify_checksum
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +40,25 @@ def _finite(logs, key="loss"):
     return value is None or math.isfinite(float(value))
 
 
+def non_finite_weights(model):
+    """`(count, variable path)` of the first variable holding NaN/Inf, or None."""
+    for variable in model.weights:
+        value = np.asarray(keras.ops.convert_to_numpy(variable))
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return int((~np.isfinite(value)).sum()), variable.path
+    return None
+
+
 def load_weights_checked(model, path):
-    """`model.load_weights` with an error naming the file when it is bad."""
+    """`model.load_weights`, refusing a damaged file with one line naming it.
+
+    Checks the file's `.sha256` sidecar (bit-rot), that it loads, and that
+    every weight is finite.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise UserError(f"Checkpoint not found: {path}")
+    verify_checksum(path)
     try:
         model.load_weights(str(path))
     except Exception as e:  # h5py/Keras raise many types for a damaged file
@@ -47,6 +66,12 @@ def load_weights_checked(model, path):
         raise UserError(
             f"Checkpoint {path} is corrupt or does not match the model ({type(e).__name__}: {reason})"
         ) from None
+    bad = non_finite_weights(model)
+    if bad is not None:
+        raise UserError(
+            f"Checkpoint {path} holds {bad[0]} NaN/Inf weight value(s) (first in "
+            f"{bad[1]}), so every forecast would be NaN; use another checkpoint"
+        )
 
 
 def _random_state_variables(model):
@@ -98,10 +123,11 @@ class RunBackup(keras.callbacks.BackupAndRestore):
 
     STATE = "state.json"
 
-    def __init__(self, backup_dir, stateful=()):
+    def __init__(self, backup_dir, stateful=(), guard=None):
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
         self.backup_path = pathlib.Path(backup_dir)
         self.stateful = list(stateful)
+        self.guard = guard
 
     # Restoring happens in the trainer, before `fit`, so that the data
     # pipeline can be positioned at the resumed epoch.
@@ -135,9 +161,10 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         return int(state["epoch"])
 
     def on_epoch_end(self, epoch, logs=None):
-        if not _finite(logs):
+        if not _finite(logs) or _fired(self.guard):
             logger.warning(
-                "epoch %d ended with a non-finite loss; backup not updated", epoch + 1
+                "epoch %d ended with a non-finite loss or weights; backup not updated",
+                epoch + 1,
             )
             return
         self.backup_path.mkdir(parents=True, exist_ok=True)
@@ -152,7 +179,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         }
         atomic_write_json(self.backup_path / self.STATE, state)
         if previous and previous.get("weights") != name:
-            (self.backup_path / previous["weights"]).unlink(missing_ok=True)
+            remove_with_checksum(self.backup_path / previous["weights"])
 
     def on_train_batch_end(self, batch, logs=None):
         pass
@@ -171,10 +198,11 @@ class BestCheckpoint(keras.callbacks.Callback):
 
     state_key = "best_checkpoint"
 
-    def __init__(self, filepath, monitor="val_loss"):
+    def __init__(self, filepath, monitor="val_loss", guard=None):
         super().__init__()
         self.filepath = pathlib.Path(filepath)
         self.monitor = monitor
+        self.guard = guard
         self.best = math.inf
         self.best_epoch = None
 
@@ -191,7 +219,12 @@ class BestCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         value = logs.get(self.monitor)
-        if value is None or not _finite(logs) or not math.isfinite(float(value)):
+        if (
+            value is None
+            or not _finite(logs)
+            or not math.isfinite(float(value))
+            or _fired(self.guard)
+        ):
             return
         if float(value) < self.best:
             self.best = float(value)
@@ -286,13 +319,33 @@ class HistoryWriter(keras.callbacks.Callback):
         atomic_write_text(self.log_dir / "history.csv", buffer.getvalue())
 
 
+def _fired(guard):
+    return guard is not None and guard.fired_at is not None
+
+
 class NaNGuard(keras.callbacks.TerminateOnNaN):
-    """`TerminateOnNaN` that remembers where it fired, so the run can report it."""
+    """`TerminateOnNaN` that remembers where it fired, so the run can report it.
+
+    Besides the loss of every batch, it checks the validation loss and the
+    weights at each epoch end (a step can turn them NaN or huge while its own
+    loss was still finite), before
+    the checkpointing callbacks, which skip their save once it has fired.
+    `fired_at` is `(epoch, batch)` (1-based; batch None: at the epoch end).
+    """
 
     def __init__(self):
         super().__init__()
-        self.fired_at = None  # (epoch, batch), 1-based epoch
+        self.fired_at = None
         self._epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.fired_at is None and (
+            not _finite(logs)
+            or not _finite(logs, "val_loss")
+            or non_finite_weights(self.model) is not None
+        ):
+            self.fired_at = (epoch + 1, None)
+            self.model.stop_training = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1

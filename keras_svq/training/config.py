@@ -32,6 +32,7 @@ function it feeds is an error that names the key (`data.batchsize`,
 import copy
 import difflib
 import inspect
+import math
 import pathlib
 import re
 
@@ -146,20 +147,12 @@ class TrainingConfig:
         codebook_diagnostics=True,
         scheduled_sampling=None,
     ):
-        _check_positive_int("training.epochs", epochs)
-        _check_positive_number("training.learning_rate", learning_rate)
-        if warmup_epochs < 0 or warmup_epochs > epochs:
+        _check_training_types(locals())
+        if warmup_epochs > epochs:
             raise UserError(
                 f"training.warmup_epochs must be in [0, epochs={epochs}]. "
                 f"Received: warmup_epochs={warmup_epochs}"
             )
-        for name, value in (
-            ("steps_per_epoch", steps_per_epoch),
-            ("validation_steps", validation_steps),
-            ("patience", patience),
-        ):
-            if value is not None:
-                _check_positive_int(f"training.{name}", value)
         self.epochs = epochs
         self.optimizer = optimizer
         self.learning_rate = float(learning_rate)
@@ -190,6 +183,132 @@ class TrainingConfig:
         return {name: getattr(self, name) for name in names if name != "self"}
 
 
+# ------------------------------------------------------------------ types
+
+
+class _Kind:
+    """What one config value may be: a type, bounds, a fixed set of names."""
+
+    def __init__(self, kind, *, optional=False, minimum=None, above=None, choices=None):
+        self.kind = kind  # "int", "number", "bool", "str" or "mapping"
+        self.optional = optional
+        self.minimum = minimum
+        self.above = above
+        self.choices = choices
+
+    def check(self, name, value):
+        if value is None:
+            if self.optional:
+                return
+            raise UserError(f"{name} must be set ({self._wanted()}). Received: null")
+        ok = {
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "number": lambda v: (
+                isinstance(v, (int, float))
+                and not isinstance(v, bool)
+                and math.isfinite(v)
+            ),
+            "bool": lambda v: isinstance(v, bool),
+            "str": lambda v: isinstance(v, str),
+            "mapping": lambda v: isinstance(v, dict),
+        }[self.kind](value)
+        if ok and self.minimum is not None:
+            ok = value >= self.minimum
+        if ok and self.above is not None:
+            ok = value > self.above
+        if ok and self.choices is not None:
+            ok = value.lower() in self.choices()
+        if not ok:
+            raise UserError(f"{name} must be {self._wanted()}. Received: {value!r}")
+
+    def _wanted(self):
+        text = {
+            "int": "an integer",
+            "number": "a finite number",
+            "bool": "true or false",
+            "str": "a string",
+            "mapping": "a mapping",
+        }[self.kind]
+        if self.choices is not None:
+            text = "one of " + ", ".join(sorted(self.choices()))
+        if self.above is not None:
+            text += f" > {self.above}"
+        elif self.minimum is not None:
+            text += f" >= {self.minimum}"
+        if self.optional:
+            text += " or null"
+        return text
+
+
+def _names(module, attribute):
+    import importlib
+
+    return lambda: list(getattr(importlib.import_module(module), attribute))
+
+
+_TRAINING_KINDS = {
+    "epochs": _Kind("int", minimum=1),
+    "optimizer": _Kind(
+        "str", choices=_names("keras_svq.training.optimizers", "OPTIMIZERS")
+    ),
+    "learning_rate": _Kind("number", above=0),
+    "weight_decay": _Kind("number", optional=True, minimum=0),
+    "schedule": _Kind(
+        "str", choices=_names("keras_svq.training.schedules", "SCHEDULES")
+    ),
+    "warmup_epochs": _Kind("int", minimum=0),
+    "warmup_learning_rate": _Kind("number", minimum=0),
+    "min_learning_rate": _Kind("number", minimum=0),
+    "final_div_factor": _Kind("number", above=0),
+    "loss": _Kind("str", choices=_names("keras_svq.training.optimizers", "LOSSES")),
+    "huber_delta": _Kind("number", above=0),
+    "tau_alpha": _Kind("number", minimum=0),
+    "patience": _Kind("int", optional=True, minimum=1),
+    "clip_norm": _Kind("number", optional=True, above=0),
+    "seed": _Kind("int", minimum=0),
+    "deterministic": _Kind("bool"),
+    "mixed_precision": _Kind("bool"),
+    "jit_compile": _Kind("bool"),
+    "steps_per_epoch": _Kind("int", optional=True, minimum=1),
+    "validation_steps": _Kind("int", optional=True, minimum=1),
+    "codebook_diagnostics": _Kind("bool"),
+    "scheduled_sampling": _Kind("mapping", optional=True),
+}
+
+
+def _check_training_types(values):
+    for name, kind in _TRAINING_KINDS.items():
+        kind.check(f"training.{name}", values[name])
+
+
+def check_by_default(section_name, fn, values, int_keys=()):
+    """Type checks of a section's values against `fn`'s defaults.
+
+    A value whose parameter defaults to a bool must be a bool, one defaulting
+    to a number must be a number (an integer if the default is one), and the
+    `int_keys` must be positive integers; None is left to `fn`.
+    """
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    for key, value in values.items():
+        name = f"{section_name}.{key}"
+        if key in int_keys:
+            _Kind("int", minimum=1).check(name, value)
+            continue
+        if value is None or key not in defaults:
+            continue
+        default = defaults[key]
+        if isinstance(default, bool):
+            _Kind("bool").check(name, value)
+        elif isinstance(default, int) and isinstance(value, (str, bool, float)):
+            _Kind("int").check(name, value)
+        elif isinstance(default, float) and isinstance(value, (str, bool)):
+            _Kind("number").check(name, value)
+
+
 def _check_scheduled_sampling(section):
     from zoo.recurrent import ScheduledSamplingModel
 
@@ -204,16 +323,6 @@ def _check_scheduled_sampling(section):
     for key in section:
         if key not in keys:
             raise _unknown_key_error("training.scheduled_sampling", key, keys)
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UserError(f"{name} must be a positive integer. Received: {value!r}")
-
-
-def _check_positive_number(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise UserError(f"{name} must be a positive number. Received: {value!r}")
 
 
 # ----------------------------------------------------------------- reading
@@ -372,6 +481,7 @@ def validate_data(section):
         for key in section:
             if key not in allowed:
                 raise _unknown_key_error("data", key, allowed)
+    _check_data_types(source, section)
     crop = section.get("crop")
     if source == "array":
         if crop is not None or section.get("coarsen") or section.get("pad_to_multiple"):
@@ -383,6 +493,29 @@ def validate_data(section):
         or not all(isinstance(v, int) and v > 0 for v in crop)
     ):
         raise UserError(f"data.crop must be [height, width]. Received: {crop!r}")
+
+
+# Arguments of every data source that must be positive integers.
+_DATA_INT_KEYS = ("input_length", "output_length", "batch_size")
+
+
+def _check_data_types(source, section):
+    from keras_svq.data import from_array
+    from keras_svq.data import samples
+
+    values = {k: v for k, v in section.items() if k != source}
+    functions = [data_loader(source)]
+    if source == "sample":
+        functions.append(from_array)
+        builder = getattr(samples, "_SAMPLE_LOADERS", {}).get(section["sample"])
+        if builder is not None:
+            functions.append(builder)
+    for fn in functions:
+        present = {
+            k: v for k, v in values.items() if k in inspect.signature(fn).parameters
+        }
+        int_keys = [k for k in _DATA_INT_KEYS if k in present]
+        check_by_default("data", fn, present, int_keys=int_keys)
 
 
 def _check_preprocessing(section):
@@ -409,6 +542,7 @@ def _validate_kwargs(section_name, cls, kwargs):
     for key in kwargs:
         if key not in allowed:
             raise _unknown_key_error(section_name, key, allowed)
+    check_by_default(section_name, cls.__init__, kwargs)
     for key, value in kwargs.items():
         if isinstance(value, dict) and "class_name" in value and "config" in value:
             nested = _resolve_serialized_class(value)

@@ -8,7 +8,7 @@ from keras_svq.training.losses import MaskedLoss
 # OpenSTL `optim_constant.py`: the weight decay each optimizer gets when the
 # config does not set one. Adam's is PyTorch's coupled L2; Keras' `Adam`
 # `weight_decay` is decoupled, which is the same thing at 0.
-_OPTIMIZERS = {
+OPTIMIZERS = {
     "adam": (keras.optimizers.Adam, 0.0),
     "adamw": (keras.optimizers.AdamW, 0.01),
     "sgd": (keras.optimizers.SGD, 0.0),
@@ -17,11 +17,11 @@ _OPTIMIZERS = {
 
 def get_optimizer(training, learning_rate):
     name = str(training.optimizer).lower()
-    if name not in _OPTIMIZERS:
+    if name not in OPTIMIZERS:
         raise UserError(
-            f"Unknown training.optimizer {training.optimizer!r}; known: {', '.join(_OPTIMIZERS)}"
+            f"Unknown training.optimizer {training.optimizer!r}; known: {', '.join(OPTIMIZERS)}"
         )
-    cls, default_decay = _OPTIMIZERS[name]
+    cls, default_decay = OPTIMIZERS[name]
     decay = (
         default_decay if training.weight_decay is None else float(training.weight_decay)
     )
@@ -46,7 +46,7 @@ def _tau_loss(training):
     return cls(alpha=training.tau_alpha)
 
 
-_LOSSES = {
+LOSSES = {
     "mse": lambda training: keras.losses.MeanSquaredError(),
     "mae": lambda training: keras.losses.MeanAbsoluteError(),
     "huber": lambda training: keras.losses.Huber(delta=training.huber_delta),
@@ -62,8 +62,8 @@ def get_loss(training):
     loss itself is `get_loss(training).loss`.
     """
     name = str(training.loss).lower()
-    if name not in _LOSSES:
+    if name not in LOSSES:
         raise UserError(
-            f"Unknown training.loss {training.loss!r}; known: {', '.join(_LOSSES)}"
+            f"Unknown training.loss {training.loss!r}; known: {', '.join(LOSSES)}"
         )
-    return MaskedLoss(_LOSSES[name](training))
+    return MaskedLoss(LOSSES[name](training))

@@ -6,10 +6,12 @@ import pathlib
 
 import numpy as np
 
+from keras_svq.file_lock import FolderLock
 from keras_svq.io_utils import UserError
 from keras_svq.io_utils import atomic_path
 from keras_svq.io_utils import atomic_save_npz
 from keras_svq.io_utils import atomic_write_json
+from keras_svq.io_utils import remove_litter
 from keras_svq.metrics.baselines import DEFAULT_BASELINES
 from keras_svq.metrics.baselines import build_baselines
 from keras_svq.training import config as config_lib
@@ -323,15 +325,34 @@ def evaluation_table(results):
 # -------------------------------------------------------------- predict
 
 
+# The first bytes of the input formats `predict` reads.
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
+
+
 def _read_input(path):
+    """`(windows, coords)` from a `.npy` / `.npz`, or a one-line `UserError`."""
     path = pathlib.Path(path)
     if not path.is_file():
         raise UserError(f"Input file not found: {path}")
+    if path.suffix not in _MAGIC:
+        raise UserError(f"{path}: input must be .npy or .npz")
+    expected = (
+        f"expected a {path.suffix} file holding inputs (N, T_in, H, W, C) in physical "
+        "units" + (" named 'inputs'" if path.suffix == ".npz" else "")
+    )
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        raise UserError(f"{path} is empty (0 bytes); {expected}")
+    if not head.startswith(_MAGIC[path.suffix]):
+        raise UserError(
+            f"{path} is not a {path.suffix} file (wrong header); {expected}"
+        )
     coords = {}
     try:
         if path.suffix == ".npy":
             x = np.load(path, allow_pickle=False)
-        elif path.suffix == ".npz":
+        else:
             with np.load(path, allow_pickle=False) as data:
                 keys = list(data.keys())
                 key = next((k for k in ("inputs", "x") if k in keys), None)
@@ -344,10 +365,15 @@ def _read_input(path):
                     )
                 x = data[key]
                 coords = {k: data[k] for k in ("lat", "lon", "time") if k in keys}
-        else:
-            raise UserError(f"{path}: input must be .npy or .npz")
-    except (ValueError, OSError) as e:
-        raise UserError(f"{path} is not a readable numpy file ({e})") from None
+    except UserError:
+        raise
+    except Exception as e:  # numpy/zipfile raise many types for a damaged file
+        reason = " ".join(str(e).split())[:160]
+        raise UserError(
+            f"{path} is truncated or corrupt ({type(e).__name__}: {reason}); {expected}"
+        ) from None
+    if x.dtype.kind not in "fiub":
+        raise UserError(f"{path}: inputs must be numbers; found dtype {x.dtype}")
     return np.asarray(x, "float32"), coords
 
 
@@ -407,23 +433,24 @@ def predict(
         model_input = transform.prepare(x, processed=processed)
     except ValueError as e:
         raise UserError(f"{input_path}: {e}") from None
-    forecast = transform.finish(
-        predict_arrays(model, model_input, batch_size),
-        processed_grid=processed_grid or processed,
-    )
+    if len(model_input):
+        outputs = predict_arrays(model, model_input, batch_size)
+    else:  # N = 0: an empty forecast, as the SavedModel gives
+        outputs = np.zeros((0, *model.outputs[0].shape[1:]), "float32")
+    forecast = transform.finish(outputs, processed_grid=processed_grid or processed)
     if (processed_grid and not processed) and transform.preprocessing is not None:
         coords = transform.preprocessing.apply_coords(coords) if coords else coords
-    invalid = float(
-        np.isnan(forecast).mean()
-        if fill_value is None
-        else (forecast == fill_value).mean()
+    invalid_values = (
+        np.isnan(forecast) if fill_value is None else forecast == fill_value
     )
+    invalid = float(invalid_values.mean()) if forecast.size else 0.0
     if invalid:
         logger.info(
             "%.1f%% of the forecast values are NaN (masked, padded or outside the "
             "crop)",
             100 * invalid,
         )
+    remove_litter(output_path.parent, target=output_path.name)
     if output_path.suffix == ".npz":
         atomic_save_npz(output_path, forecast=forecast, **coords)
     if output_path.suffix == ".nc" or ("lat" in coords and "lon" in coords):
@@ -489,25 +516,33 @@ def export(run_dir, output_dir, *, weights=None, overwrite=False, fill_value=Non
 
     layout, config, info = trainer.load_run(run_dir)
     output_dir = pathlib.Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()) and not overwrite:
-        raise UserError(
-            f"{output_dir} exists and is not empty; pass --overwrite or another --output"
+    lock = FolderLock.for_target(
+        output_dir, f"export folder {output_dir}", hint=", or choose another --output"
+    )
+    with lock:
+        if output_dir.exists() and not output_dir.is_dir():
+            raise UserError(f"--output {output_dir} is a file")
+        if output_dir.exists() and any(output_dir.iterdir()) and not overwrite:
+            raise UserError(
+                f"{output_dir} exists and is not empty; pass --overwrite or another --output"
+            )
+        # What a killed export left (its temporary folder) goes first.
+        remove_litter(output_dir.parent, target=output_dir.name)
+        model = trainer.load_trained_model(
+            config, weights or trainer.default_weights(layout)
         )
-    model = trainer.load_trained_model(
-        config, weights or trainer.default_weights(layout)
-    )
-    transform = trainer.forecast_transform(layout, info)
-    transform.fill_value = fill_value
-    return export_saved_model(
-        model,
-        output_dir,
-        transform=transform,
-        description={
-            "run": str(layout.root),
-            "backbone": config["backbone"],
-            "dataset": info.get("dataset", {}).get("name"),
-        },
-    )
+        transform = trainer.forecast_transform(layout, info)
+        transform.fill_value = fill_value
+        return export_saved_model(
+            model,
+            output_dir,
+            transform=transform,
+            description={
+                "run": str(layout.root),
+                "backbone": config["backbone"],
+                "dataset": info.get("dataset", {}).get("name"),
+            },
+        )
 
 
 def resolve_config_file(path, overrides=()):

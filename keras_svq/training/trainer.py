@@ -13,10 +13,14 @@ RUN/
   evaluation/                 written by `keras-svq evaluate`
 ```
 
-A run folder belongs to one experiment: `train` into a folder that holds a
-different config, a finished run, or unrelated files is refused with a
-`UserError`, so nothing is ever overwritten. The same command on an
-unfinished run resumes it.
+A run folder belongs to one experiment and one process: `train` takes an
+exclusive lock (`RUN/.lock`, `keras_svq.file_lock`) before it checks or
+writes anything, so a second `train` into the same folder is refused while
+the first runs. A folder that holds a different config, a finished run, or
+unrelated files is refused with a `UserError`, so nothing is ever
+overwritten. The same command on an unfinished run resumes it, after
+checking that the data are those the run started on (`data_fingerprint`)
+and removing what interrupted writes left behind.
 """
 
 import dataclasses
@@ -30,13 +34,19 @@ import keras
 import numpy as np
 import yaml
 
+from keras_svq.file_lock import LOCK_FILE
+from keras_svq.file_lock import FolderLock
 from keras_svq.io_utils import UserError
 from keras_svq.io_utils import atomic_save_npz
 from keras_svq.io_utils import atomic_save_weights
 from keras_svq.io_utils import atomic_write_json
 from keras_svq.io_utils import atomic_write_text
+from keras_svq.io_utils import make_dirs
+from keras_svq.io_utils import os_errors
 from keras_svq.io_utils import read_json
+from keras_svq.io_utils import remove_litter
 from keras_svq.training import config as config_lib
+from keras_svq.training import data_fingerprint
 from keras_svq.training.callbacks import BestCheckpoint
 from keras_svq.training.callbacks import HistoryWriter
 from keras_svq.training.callbacks import NaNGuard
@@ -209,7 +219,9 @@ def build_data(config, *, data_dir=None):
     if getattr(splits, "preprocessing", None) is not None:
         transform = splits.forecast_transform()
     else:
-        transform = ForecastTransform(splits.normalizer)
+        transform = ForecastTransform(
+            splits.normalizer, nan_policy=getattr(splits, "nan_policy", "raise")
+        )
     if crop is not None:
         if crop[0] > frame_shape[0] or crop[1] > frame_shape[1]:
             raise UserError(
@@ -307,7 +319,7 @@ def check_run_dir(layout, config):
     root = layout.root
     if root.exists() and not root.is_dir():
         raise UserError(f"--output-dir {root} is a file")
-    if not root.exists() or not any(root.iterdir()):
+    if not root.exists() or not any(p.name != LOCK_FILE for p in root.iterdir()):
         return False
     if not layout.config.exists():
         raise UserError(
@@ -373,8 +385,9 @@ def _write_run_info(layout, **fields):
 
 
 def _add_log_file(layout):
-    layout.logs.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(layout.logs / "train.log")
+    make_dirs(layout.logs)
+    with os_errors(layout.logs / "train.log"):
+        handler = logging.FileHandler(layout.logs / "train.log")
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
@@ -385,7 +398,15 @@ def _add_log_file(layout):
 # ------------------------------------------------------------------ train
 
 
-def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
+def train(
+    config,
+    output_dir,
+    *,
+    data_dir=None,
+    strategy=None,
+    verbose=1,
+    allow_data_change=False,
+):
     """Fits the experiment `config` (already resolved) into `output_dir`.
 
     Args:
@@ -394,17 +415,58 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         data_dir: path or None. Folder of a full dataset's files.
         strategy: a `tf.distribute.Strategy`, or None for the default one.
         verbose: int. Keras progress-bar verbosity.
+        allow_data_change: bool. Resume even though the data files or the
+            fitted normaliser differ from those the run started with.
 
     Returns:
         dict: the run summary also stored in `run.json`.
+
+    Raises:
+        UserError: a mistake the user can fix (the folder is in use, holds
+            another run, the data changed since the run started...).
+        RunFailed: the loss or the weights became non-finite.
     """
     import tensorflow as tf
-
-    from keras_svq.version import __version__
 
     strategy = strategy or tf.distribute.get_strategy()
     output_dir = _worker_output_dir(strategy, output_dir)
     layout = RunLayout(output_dir)
+    if layout.root.exists() and not layout.root.is_dir():
+        raise UserError(f"--output-dir {layout.root} is a file")
+    lock = FolderLock.for_folder(
+        layout.root,
+        f"run folder {layout.root}",
+        hint=", or choose another --output-dir",
+    )
+    with lock:
+        remove_litter(layout.root, recursive=True)
+        return _train_locked(
+            config, layout, data_dir, strategy, verbose, allow_data_change
+        )
+
+
+def _check_same_data(layout, fingerprint, allow_data_change):
+    saved = (
+        read_json(layout.run).get("data_fingerprint") if layout.run.exists() else None
+    )
+    changes = data_fingerprint.differences(saved, fingerprint) if saved else []
+    if not changes:
+        return
+    what = "; ".join(changes)
+    if not allow_data_change:
+        raise UserError(
+            f"the data changed since {layout.root} started ({what}); to start afresh "
+            "choose another --output-dir (or delete this one), or pass "
+            "--allow-data-change to resume on the new data"
+        )
+    logger.warning("resuming %s on changed data: %s", layout.root, what)
+
+
+def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change):
+    import tensorflow as tf
+
+    from keras_svq.version import __version__
+
     training = config_lib.training_config(config["training"])
     if data_dir is not None and "dataset" in config["data"]:
         config = dict(
@@ -417,6 +479,9 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
     seed_everything(training.seed, training.deterministic)
     set_precision(training.mixed_precision)
     bundle = build_data(config)
+    fingerprint = data_fingerprint.fingerprint(config["data"], bundle.normalizer)
+    if resume:
+        _check_same_data(layout, fingerprint, allow_data_change)
     with strategy.scope():
         model = build_model(config)
         # What `fit` trains, checkpoints and resumes: the backbone, or its
@@ -442,10 +507,12 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
             loss=get_loss(training),
             jit_compile=training.jit_compile,
         )
-    layout.root.mkdir(parents=True, exist_ok=True)
+    make_dirs(layout.root)
+    # The config first: a folder with anything else in it but no config
+    # would read as "not a keras-svq run" after a kill.
+    atomic_write_text(layout.config, config_lib.dump_yaml(config))
     handler = _add_log_file(layout)
     try:
-        atomic_write_text(layout.config, config_lib.dump_yaml(config))
         _write_run_info(
             layout,
             status="running",
@@ -454,6 +521,7 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
             tensorflow_version=tf.__version__,
             backbone=config["backbone"],
             normalizer=bundle.normalizer.get_config(),
+            data_fingerprint=fingerprint,
             dataset=_info_dict(bundle.info),
             input_shape=[bundle.input_length, *bundle.frame_shape],
             output_shape=[bundle.output_length, *bundle.frame_shape],
@@ -465,7 +533,8 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         masks = bundle.transform.masks()
         if masks:
             atomic_save_npz(layout.masks, **masks)
-        best = BestCheckpoint(layout.best)
+        nan_guard = NaNGuard()
+        best = BestCheckpoint(layout.best, guard=nan_guard)
         history = HistoryWriter(layout.logs)
         stateful = [best, history]
         callbacks = []
@@ -473,7 +542,6 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         if training.codebook_diagnostics and quantizers:
             x_probe = next(iter(bundle.val.take(1)))[0]
             callbacks.append(CodebookUsageCallback(np.asarray(x_probe)[:8]))
-        nan_guard = NaNGuard()
         callbacks += [nan_guard, best]
         if training.patience:
             stopper = ResumableEarlyStopping(training.patience)
@@ -483,7 +551,7 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         tensorboard = _tensorboard(layout)
         if tensorboard is not None:
             callbacks.append(tensorboard)
-        backup = RunBackup(layout.backup, stateful=stateful)
+        backup = RunBackup(layout.backup, stateful=stateful, guard=nan_guard)
         callbacks.append(backup)  # last: it records the others' updated state
 
         initial_epoch = backup.restore(fitted) if resume else 0
@@ -519,8 +587,19 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
         elapsed = time.time() - started
         epochs_done = history.rows[-1]["epoch"] if history.rows else initial_epoch
         if nan_guard.fired_at is not None:
-            _write_run_info(layout, status="failed", reason="non-finite loss")
             epoch, batch = nan_guard.fired_at
+            where = (
+                f"in epoch {epoch}, batch {batch}"
+                if batch is not None
+                else f"by the end of epoch {epoch}"
+            )
+            _write_run_info(
+                layout,
+                status="failed",
+                reason=f"the loss or the weights became NaN/Inf {where}",
+                failed_epoch=epoch,
+                failed_batch=batch,
+            )
             if layout.best.exists():
                 kept = f"the best weights so far are in {layout.best}"
             elif (layout.backup / RunBackup.STATE).exists():
@@ -528,11 +607,11 @@ def train(config, output_dir, *, data_dir=None, strategy=None, verbose=1):
             else:
                 kept = "no finite weights were saved (lower training.learning_rate)"
             raise RunFailed(
-                f"training stopped: the loss became NaN/Inf in epoch {epoch}, batch {batch}; {kept}"
+                f"training stopped: the loss or the weights became NaN/Inf {where}; {kept}"
             )
         atomic_save_weights(fitted, layout.final)
         if not layout.best.exists():  # no validation value was ever finite
-            shutil.copyfile(layout.final, layout.best)
+            atomic_save_weights(fitted, layout.best)
         summary = {
             "status": "finished",
             "epochs_completed": epochs_done,
