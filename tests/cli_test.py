@@ -77,6 +77,7 @@ def test_train_writes_a_complete_run_folder(trained, name):
         "config.yaml",
         "checkpoints/best.weights.h5",
         "checkpoints/final.weights.h5",
+        "model.keras",
         "logs/history.csv",
         "logs/history.json",
         "logs/train.log",
@@ -91,6 +92,64 @@ def test_train_writes_a_complete_run_folder(trained, name):
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert (
         saved["training"]["optimizer"] == "adam" and saved["training"]["patience"] == 10
+    )
+
+
+_LOAD_KERAS_FILE = """
+import sys
+import keras
+import numpy as np
+import keras_svq
+
+model = keras.saving.load_model(sys.argv[1])
+x = np.load(sys.argv[2])
+np.save(sys.argv[3], keras.ops.convert_to_numpy(model(x, training=False)))
+print(type(model).__name__, "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_run_model_keras_loads_in_a_fresh_process(trained, tmp_path, backend):
+    """`RUN/model.keras` loads after `import keras_svq` alone (no `zoo`), on
+    TensorFlow and JAX, and holds the best weights."""
+    pytest.importorskip(backend)
+    from keras_svq.training import trainer
+
+    run = trained["svq"]
+    layout, config, _ = trainer.load_run(run)
+    model = trainer.load_trained_model(config, layout.best)
+    x = np.random.default_rng(0).standard_normal((2, 4, 16, 16, 1)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    env = dict(
+        os.environ,
+        KERAS_BACKEND=backend,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        CUDA_VISIBLE_DEVICES="",
+        JAX_PLATFORMS="cpu",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LOAD_KERAS_FILE,
+            str(run / "model.keras"),
+            str(tmp_path / "x.npy"),
+            str(tmp_path / "y.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    name, tf_loaded = proc.stdout.split()[-2:]
+    assert name == "SimVPBackbone"
+    assert tf_loaded == str(backend == "tensorflow")
+    np.testing.assert_allclose(
+        np.load(tmp_path / "y.npy"),
+        np.asarray(model(x, training=False)),
+        atol=1e-5,
+        rtol=1e-5,
     )
 
 
@@ -494,6 +553,12 @@ def test_recurrent_run_with_scheduled_sampling(tmp_path, capsys):
     path = write_config(tmp_path / "predrnn.yaml", config)
     run = tmp_path / "run"
     assert main(["train", "--config", str(path), "--output-dir", str(run)]) == 0
+    import keras
+
+    # model.keras holds the backbone, not the scheduled-sampling wrapper.
+    assert type(keras.saving.load_model(run / "model.keras")).__name__ == (
+        "PredRNNBackbone"
+    )
     assert main(["evaluate", "--run", str(run), "--num-plots", "0"]) == 0
     metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
     assert np.isfinite(metrics["physical"]["mse"])
