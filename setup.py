@@ -14,6 +14,10 @@ def _version():
     return namespace["__version__"]
 
 
+# ONNX export: tf2onnx converts (its Select / Erfc handlers are extended in
+# keras_svq/export/onnx.py, hence the minor-version pin), onnxruntime runs.
+ONNX = ["tf2onnx>=1.17,<1.18", "onnx>=1.23", "onnxruntime>=1.31"]
+
 setup(
     name="keras-svq",
     version=_version(),
@@ -27,7 +31,16 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["keras_svq", "keras_svq.*", "zoo", "zoo.*"]),
     include_package_data=True,
-    package_data={"keras_svq": ["assets/*", "assets/**/*"], "zoo": ["**/*.yaml"]},
+    package_data={
+        "keras_svq": ["assets/*", "assets/**/*"],
+        # Presets and the trained weights some ship (+ checksum, metadata).
+        "zoo": [
+            "**/*.yaml",
+            "**/*.weights.h5",
+            "**/*.weights.h5.sha256",
+            "**/*.metadata.json",
+        ],
+    },
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.15,<4",
@@ -52,6 +65,7 @@ setup(
             "zarr",
             "netCDF4",
             "global-land-mask",  # a real land/sea mask for the masked-data tests
+            *ONNX,  # tests/onnx_export_test.py
         ],
         "viz": ["tf-keras-vis==0.8.7", "matplotlib", "pillow"],
         "netcdf3": ["scipy"],
@@ -60,6 +74,8 @@ setup(
         "tensorboard": ["tensorboard"],
         # the optical-flow baseline (keras_svq.metrics.baselines, --baselines optical_flow)
         "pysteps": ["pysteps"],
+        # keras-svq export --format onnx, keras_svq.export.export_onnx
+        "onnx": ONNX,
     },
     entry_points={"console_scripts": ["keras-svq=keras_svq.cli:main"]},
     classifiers=[

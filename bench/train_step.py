@@ -52,7 +52,7 @@ def worker(args):
     keras.utils.set_random_seed(0)
     preset_name = MODELS[args.worker]
     preset = SimVPBackbone.get_preset(preset_name)
-    model = SimVPBackbone.from_preset(preset_name)
+    model = SimVPBackbone.from_preset(preset_name, load_weights=False)
     model.compile(
         optimizer=keras.optimizers.Adam(preset["training"]["learning_rate"]),
         loss=get_loss(training_config(preset["training"])),

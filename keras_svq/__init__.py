@@ -19,7 +19,6 @@ from keras_svq.version import __version__
 _LAZY_SUBPACKAGES = ("data", "metrics", "training", "export", "viz", "cli")
 
 
-
 def _register_zoo():
     """Imports the model zoo, which registers its classes for deserialisation.
 

@@ -9,7 +9,7 @@ keras-svq evaluate (--run DIR | --config FILE --weights FILE) [--data-dir DIR] [
 keras-svq compare --preset A --preset B [--config C.yaml] --seeds 0 1 2 3 4
                   --output-dir DIR [--set key=value ...] [--jobs N] [--baselines ...]
 keras-svq predict --run DIR --input FILE --output FILE
-keras-svq export --run DIR --output DIR
+keras-svq export --run DIR --output DIR [--format saved_model|onnx]
 keras-svq presets
 keras-svq summary (--preset NAME | --config FILE)
 ```
@@ -336,7 +336,13 @@ def _export_args(p):
         "--output-dir",
         dest="output",
         required=True,
-        help="SavedModel folder",
+        help="output folder (the SavedModel, or model.onnx + signature.json)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("saved_model", "onnx"),
+        default="saved_model",
+        help='saved_model (TF Serving, default) or onnx (onnxruntime; needs pip install "keras-svq[onnx]")',
     )
     p.add_argument("--weights", help="checkpoint (default: the run's best)")
     p.add_argument("--overwrite", action="store_true")
@@ -352,24 +358,54 @@ def _export(args):
         weights=args.weights,
         overwrite=args.overwrite,
         fill_value=args.fill_value,
+        format=args.format,
     )
-    for name, signature in document["signatures"].items():
+    if args.format == "onnx":
+        signatures = {"model.onnx": document}
+    else:
+        signatures = document["signatures"]
+    for name, signature in signatures.items():
         print(
             f"{name}: inputs {signature['inputs']['shape']} float32 -> "
             f"{signature['outputs']['name']} {signature['outputs']['shape']}"
         )
-    print(f"wrote SavedModel to {args.output}")
+    kind = "ONNX model" if args.format == "onnx" else "SavedModel"
+    print(f"wrote {kind} to {args.output}")
 
 
 def _presets_args(p):
-    pass
+    p.add_argument(
+        "--with-weights",
+        action="store_true",
+        help="only the presets that ship trained weights",
+    )
 
 
 def _presets(args):
-    from zoo.presets import list_presets
+    from zoo import presets
 
-    for name in list_presets():
-        print(name)
+    # Only file reads: no model is built.
+    names = presets.list_presets(with_weights=args.with_weights)
+    shipped = set(presets.list_presets(with_weights=True))
+    width = max(len(name) for name in names) if names else 0
+    for name in names:
+        if name not in shipped:
+            print(name)
+            continue
+        test = (presets.load_metadata(name) or {}).get("metrics", {}).get("test", {})
+        units = ", ".join(dict.fromkeys(test.get("units", [])))
+        scores = " ".join(
+            f"{key.upper()} {test[key]:.4g}" for key in ("mse", "mae") if key in test
+        )
+        print(
+            f"{name:<{width}}  [weights] test {scores}"
+            + (f" ({units})" if units else "")
+        )
+    print(
+        f"\n{len(shipped)} of {len(presets.list_presets())} presets ship trained "
+        "weights ([weights]; `from_preset` loads them). Test metrics are in "
+        "physical units, from `keras-svq evaluate`."
+    )
 
 
 def _summary_args(p):
@@ -481,7 +517,11 @@ COMMANDS = {
         _predict_args,
         _predict,
     ),
-    "export": ("export a run as a TF Serving SavedModel", _export_args, _export),
+    "export": (
+        "export a run as a TF Serving SavedModel or an ONNX model",
+        _export_args,
+        _export,
+    ),
     "presets": ("list the preset names", _presets_args, _presets),
     "plot": ("write the figures of run folders", _plot_args, _plot),
     "explain": ("attribution maps for a forecast region", _explain_args, _explain),

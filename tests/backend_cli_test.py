@@ -66,7 +66,7 @@ def test_export_needs_tensorflow_in_one_line(tmp_path):
     )
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("keras-svq: error: export writes a TensorFlow SavedModel")
+    assert last.startswith("keras-svq: error: export converts through TensorFlow")
     assert "--backend tensorflow" in last
 
 

@@ -1,8 +1,14 @@
 """`Backbone`: what every forecaster of the zoo shares."""
 
+import difflib
+import inspect
+import pathlib
+
 import keras
 
+from keras_svq.io_utils import UserError
 from keras_svq.layers import OutputConstraint
+from zoo import layer_trainability
 
 
 class Backbone(keras.Model):
@@ -32,12 +38,24 @@ class Backbone(keras.Model):
 
     "weather_t2m/simvp_gsta" in SimVPBackbone.list_presets()  # True
     model = SimVPBackbone.from_preset("weather_t2m/simvp_gsta", output_length=6)
+    # Trained weights, and the normaliser of their training data:
+    model = SimVPBackbone.from_preset("era5_uk/simvp_gsta_svq_frozen")
+    normalizer = SimVPBackbone.get_preset_metadata("era5_uk/simvp_gsta_svq_frozen")[
+        "normalizer"
+    ]
+    model.save_to_preset("my_preset", normalizer=normalizer)
+    model = SimVPBackbone.from_preset("my_preset")
     model = SimVPBackbone.from_preset(
         "weather_r/simvp_gsta", output_constraint="nonnegative"
     )
     model.set_output_normalization(mean=[0.1], std=[0.3])  # the run's normaliser
     ```
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What the constructor built, to tell user changes apart in `get_config`.
+        self._constructed_trainable = layer_trainability.trainable_flags(self)
 
     @staticmethod
     def make_output_constraint(output_constraint, clip, channels, dtype=None):
@@ -67,7 +85,13 @@ class Backbone(keras.Model):
                 layer.set_normalization(mean, std)
 
     def frame_config(self):
-        """The config entries every backbone has: frame sizes, output bounds, Keras'."""
+        """The config entries every backbone has: frame sizes, output bounds, Keras'.
+
+        Sub-layers whose `trainable` the user changed add their flags under
+        `sublayer_trainable` (see `zoo.layer_trainability`).
+        """
+        flags = layer_trainability.changed_flags(self, self._constructed_trainable)
+        extra = {} if flags is None else {layer_trainability.CONFIG_KEY: flags}
         return {
             "name": self.name,
             "trainable": self.trainable,
@@ -79,21 +103,31 @@ class Backbone(keras.Model):
             "channels": self.channels,
             "output_constraint": self.output_constraint,
             "clip": self.clip,
+            **extra,
         }
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        flags = config.pop(layer_trainability.CONFIG_KEY, None)
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
+        model = cls(**config)
+        if flags:
+            layer_trainability.restore_flags(model, flags)
+        return model
 
     @classmethod
-    def list_presets(cls):
-        """Names of the YAML presets (`zoo/presets/`) that build this backbone."""
+    def list_presets(cls, with_weights=False):
+        """Names of the YAML presets (`zoo/presets/`) that build this backbone.
+
+        Args:
+            with_weights: bool. Only the presets that ship trained weights.
+        """
         from zoo import presets
 
-        return presets.list_presets(backbone=cls.__name__)
+        backbone = None if cls is Backbone else cls.__name__
+        return presets.list_presets(backbone=backbone, with_weights=with_weights)
 
     @classmethod
     def get_preset(cls, name):
@@ -103,12 +137,265 @@ class Backbone(keras.Model):
         return presets.load_preset(name, backbone=cls.__name__)
 
     @classmethod
-    def from_preset(cls, preset, **overrides):
-        """A freshly initialised backbone with an official config's settings.
+    def get_preset_metadata(cls, preset):
+        """The metadata of a preset's weights (a dict), or None if it has none.
+
+        Holds the training data's `normalizer` (`mean`, `std`: what maps
+        physical frames to the model's inputs), the test `metrics` and the
+        `provenance` of the weights.
+
+        Args:
+            preset: str. A preset name or a folder written by `save_to_preset`.
+        """
+        from zoo import presets
+
+        return presets.resolve(preset, backbone=cls._preset_backbone_name())[2]
+
+    @classmethod
+    def _preset_backbone_name(cls):
+        # `Backbone.from_preset` builds whatever backbone the preset names.
+        return None if cls is Backbone else cls.__name__
+
+    @classmethod
+    def constructor_arguments(cls):
+        """Names `cls(...)` accepts: its own arguments and Keras' `name`, `trainable`, `dtype`."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        names = [
+            p.name
+            for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+        ]
+        return names + [name for name in _KERAS_ARGUMENTS if name not in names]
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=None, **overrides):
+        """A backbone built from a preset, with its trained weights if it ships them.
 
         Args:
             preset: str. A preset name of this backbone (see `list_presets()`),
-                e.g. `"weather_t2m/simvp_gsta_svq_frozen"`.
-            **overrides: constructor arguments that replace the preset's.
+                e.g. `"era5_uk/simvp_gsta_svq_frozen"`, or a folder written by
+                `save_to_preset`. `Backbone.from_preset` builds whichever
+                backbone the preset names.
+            load_weights: bool or None. Whether to load the preset's trained
+                weights; `True` on a preset without weights raises a
+                `ValueError`. Defaults to None: load them when the preset
+                ships weights (`list_presets(with_weights=True)`), otherwise
+                return a freshly initialised model.
+            **overrides: constructor arguments that replace the preset's. With
+                weights loaded, only those that leave the trained function
+                intact may differ from the preset's (`name`, `trainable`,
+                `dtype`, `drop_rate`, `drop_path_rate`, `noise_rate`); others
+                need `load_weights=False`.
+
+        Returns:
+            The backbone. Its weights' training normaliser and test metrics
+            are in `get_preset_metadata(preset)`.
         """
-        return cls(**{**cls.get_preset(preset)["model"], **overrides})
+        from zoo import presets
+
+        config, weights, _ = presets.resolve(
+            preset, backbone=cls._preset_backbone_name()
+        )
+        backbone_cls = cls
+        if cls is Backbone:
+            from keras_svq.training.config import get_backbone_class
+
+            backbone_cls = get_backbone_class(config["backbone"])
+        valid = backbone_cls.constructor_arguments()
+        unknown = [key for key in overrides if key not in valid]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], valid, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise UserError(
+                f"Unknown argument(s) {', '.join(unknown)} for "
+                f"{backbone_cls.__name__}.from_preset.{hint} Valid arguments: "
+                f"load_weights, {', '.join(valid)}"
+            )
+        if load_weights not in (None, True, False):
+            raise UserError(
+                "load_weights must be None (load the weights a preset ships), "
+                f"True or False. Received: load_weights={load_weights!r}"
+            )
+        if load_weights is None:
+            load_weights = weights is not None
+        if load_weights and weights is None:
+            with_weights = backbone_cls.list_presets(with_weights=True)
+            raise UserError(
+                f"Preset {str(preset)!r} ships no weights, so load_weights=True "
+                "cannot be honoured; pass load_weights=False for a freshly "
+                "initialised model, or use a preset with weights: "
+                f"{', '.join(with_weights) or 'none'}"
+            )
+        model_config = dict(config["model"])
+        if load_weights:
+            _check_weight_overrides(backbone_cls, preset, model_config, overrides)
+        model = backbone_cls.from_config({**model_config, **overrides})
+        if load_weights:
+            from keras_svq.io_utils import checksum_path
+            from keras_svq.training.callbacks import load_weights_checked
+
+            if not checksum_path(weights).is_file():
+                raise UserError(
+                    f"Preset weights {weights} have no {checksum_path(weights).name} "
+                    "checksum, so their integrity cannot be checked; restore it "
+                    "from a copy, or save the preset again with save_to_preset"
+                )
+            load_weights_checked(model, weights)
+        return model
+
+    def save_to_preset(
+        self,
+        preset_dir,
+        *,
+        normalizer=None,
+        metrics=None,
+        provenance=None,
+        data=None,
+        training=None,
+        overwrite=False,
+    ):
+        """Writes the backbone as a preset folder that `from_preset(dir)` reads back.
+
+        The folder holds `config.yaml` (the experiment: `backbone`, `model` =
+        `get_config()`, and `data` / `training` when given), `model.weights.h5`
+        with its `.sha256` sidecar (checked when loaded), and `metadata.json`
+        (versions, normaliser, metrics, provenance). It is written as a whole:
+        a failed save leaves the folder as it was.
+
+        Args:
+            preset_dir: str or path. The folder; it must be new or empty
+                unless `overwrite`.
+            normalizer: None, a `keras_svq.data.Normalizer` or a dict with
+                `mean` and `std`. The training data's normaliser (what maps
+                physical frames to the model's inputs). Defaults to None.
+            metrics: None or dict. Scores to publish, e.g.
+                `{"test": {"mse": ..., "mae": ...}}`. Defaults to None.
+            provenance: None or dict. How the weights were made (commit,
+                seed, epochs, date, run). Defaults to None.
+            data: None or dict. The experiment's `data` section. Defaults to None.
+            training: None or dict. The experiment's `training` section.
+                Defaults to None.
+            overwrite: bool. Replace an existing preset folder. Defaults to False.
+        """
+        from keras_svq.io_utils import atomic_directory
+        from keras_svq.io_utils import atomic_save_weights
+        from keras_svq.io_utils import atomic_write_json
+        from keras_svq.io_utils import atomic_write_text
+        from keras_svq.training.config import dump_yaml
+        from keras_svq.version import __version__
+        from zoo import presets
+
+        preset_dir = pathlib.Path(preset_dir)
+        if preset_dir.exists():
+            if not preset_dir.is_dir():
+                raise UserError(
+                    f"save_to_preset needs a folder, but {preset_dir} is a file; "
+                    "choose another path"
+                )
+            present = sorted(path.name for path in preset_dir.iterdir())
+            own = {
+                presets.CONFIG_FILE,
+                presets.METADATA_FILE,
+                presets.WEIGHTS_FILE,
+                presets.WEIGHTS_FILE + ".sha256",
+            }
+            foreign = [name for name in present if name not in own]
+            if foreign:
+                raise UserError(
+                    f"{preset_dir} holds files that are not a preset's "
+                    f"({', '.join(foreign[:5])}); save to a new or empty folder"
+                )
+            if present and not overwrite:
+                raise UserError(
+                    f"{preset_dir} already holds a preset; pass overwrite=True "
+                    "to replace it"
+                )
+        config = {"backbone": type(self).__name__}
+        if data is not None:
+            config["data"] = dict(data)
+        config["model"] = self.get_config()
+        if training is not None:
+            config["training"] = dict(training)
+        metadata = {
+            "keras_svq_version": __version__,
+            "keras_version": keras.__version__,
+            "backbone": type(self).__name__,
+            "normalizer": _normalizer_dict(normalizer),
+            "metrics": _jsonable(metrics or {}),
+            "provenance": _jsonable(provenance or {}),
+        }
+        with atomic_directory(preset_dir) as tmp:
+            atomic_write_text(tmp / presets.CONFIG_FILE, dump_yaml(_jsonable(config)))
+            atomic_save_weights(self, tmp / presets.WEIGHTS_FILE)
+            atomic_write_json(tmp / presets.METADATA_FILE, metadata)
+        return preset_dir
+
+
+# Keras-level constructor arguments every backbone forwards to `keras.Model`.
+_KERAS_ARGUMENTS = ("name", "trainable", "dtype")
+# Arguments that leave the function of trained weights intact: Keras' own,
+# and regularisers active in training only.
+_WEIGHT_NEUTRAL_ARGUMENTS = _KERAS_ARGUMENTS + (
+    "drop_rate",
+    "drop_path_rate",
+    "noise_rate",
+)
+
+
+def _check_weight_overrides(cls, preset, model_config, overrides):
+    """Refuses overrides that change the model the preset's weights were trained for.
+
+    Shape changes would fail to load (or, worse, load into a model computing
+    something else, e.g. `residual`), so any architecture argument that
+    differs from the preset's is an error with the way out.
+    """
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    changed = [
+        key
+        for key, value in overrides.items()
+        if key not in _WEIGHT_NEUTRAL_ARGUMENTS
+        and value != model_config.get(key, defaults.get(key))
+    ]
+    if changed:
+        was = ", ".join(
+            f"{key}={model_config.get(key, defaults.get(key))!r}" for key in changed
+        )
+        received = ", ".join(f"{key}={overrides[key]!r}" for key in changed)
+        raise UserError(
+            f"Preset {str(preset)!r} ships weights trained with {was}; overriding "
+            f"it would load them into a different model. Pass load_weights=False "
+            f"for a freshly initialised model with these settings, or drop the "
+            f"override. Received: {received}"
+        )
+
+
+def _normalizer_dict(normalizer):
+    if normalizer is None:
+        return None
+    if hasattr(normalizer, "get_config"):
+        normalizer = normalizer.get_config()
+    if not isinstance(normalizer, dict) or not {"mean", "std"} <= set(normalizer):
+        raise UserError(
+            "normalizer must be a keras_svq Normalizer or a dict with 'mean' and "
+            f"'std'. Received: normalizer={normalizer!r}"
+        )
+    return _jsonable(dict(normalizer))
+
+
+def _jsonable(obj):
+    """Plain Python values (lists for arrays) for JSON and YAML."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj

@@ -119,15 +119,20 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         backup_dir: str. Folder of the backup.
         stateful: list of objects with `get_state()`/`set_state(dict)` and a
             `state_key` (the other callbacks), saved along.
+        keep_previous: bool. Also keep the epoch before the last (multi-worker
+            training: a worker killed between two workers' saves leaves
+            backups one epoch apart, and the job resumes at the older one).
+            Defaults to False.
     """
 
     STATE = "state.json"
 
-    def __init__(self, backup_dir, stateful=(), guard=None):
+    def __init__(self, backup_dir, stateful=(), guard=None, keep_previous=False):
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
         self.backup_path = pathlib.Path(backup_dir)
         self.stateful = list(stateful)
         self.guard = guard
+        self.keep_previous = keep_previous
 
     # Restoring happens in the trainer, before `fit`, so that the data
     # pipeline can be positioned at the resumed epoch.
@@ -145,9 +150,36 @@ class RunBackup(keras.callbacks.BackupAndRestore):
                 f"Backup state {path} is corrupt; delete {self.backup_path} to restart the run"
             ) from None
 
-    def restore(self, model):
-        """Loads the last saved state; returns the epoch to resume at (0 if none)."""
+    def epochs(self):
+        """The epochs this backup can resume at, newest first (empty: none)."""
+        state = self.read_state() or {}
+        found = [state.get("epoch"), (state.get("previous") or {}).get("epoch")]
+        return [int(e) for e in found if e is not None]
+
+    def restore(self, model, epoch=None):
+        """Loads a saved state; returns the epoch to resume at (0 if none).
+
+        `epoch` chooses the state (the last or, with `keep_previous`, the one
+        before; 0: none, a fresh start); None means the last.
+        """
         state = self.read_state()
+        if epoch is not None and state is not None and epoch != state["epoch"]:
+            older = state.get("previous")
+            if epoch == 0:  # a fresh start: the next saves must not mix with these
+                (self.backup_path / self.STATE).unlink()
+                for stale in (state, older or {}):
+                    if stale.get("weights"):
+                        remove_with_checksum(self.backup_path / stale["weights"])
+                return 0
+            if older is None or older.get("epoch") != epoch:
+                raise UserError(
+                    f"Backup {self.backup_path} holds no state of epoch {epoch}; "
+                    f"delete {self.backup_path} to restart the run"
+                )
+            # The disk must say what was restored: the next save builds on it.
+            atomic_write_json(self.backup_path / self.STATE, older)
+            remove_with_checksum(self.backup_path / state["weights"])
+            state = older
         if state is None:
             return 0
         if model.optimizer is not None and not model.optimizer.built:
@@ -177,9 +209,16 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             "callbacks": {obj.state_key: obj.get_state() for obj in self.stateful},
             "random_state": _get_random_state(self.model),
         }
+        dropped = previous
+        if self.keep_previous and previous and previous.get("epoch") != epoch + 1:
+            dropped = previous.pop("previous", None)
+            state["previous"] = previous
         atomic_write_json(self.backup_path / self.STATE, state)
-        if previous and previous.get("weights") != name:
-            remove_with_checksum(self.backup_path / previous["weights"])
+        if dropped and dropped.get("weights") not in (
+            name,
+            (state.get("previous") or {}).get("weights"),
+        ):
+            remove_with_checksum(self.backup_path / dropped["weights"])
 
     def on_train_batch_end(self, batch, logs=None):
         pass

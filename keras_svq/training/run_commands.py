@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_svq.file_lock import FolderLock
 from keras_svq.io_utils import UserError
+from keras_svq.io_utils import atomic_directory
 from keras_svq.io_utils import atomic_path
 from keras_svq.io_utils import atomic_save_npz
 from keras_svq.io_utils import atomic_write_json
@@ -504,15 +505,37 @@ def write_netcdf(path, forecast, coords, info):
 # --------------------------------------------------------------- export
 
 
-def export(run_dir, output_dir, *, weights=None, overwrite=False, fill_value=None):
+EXPORT_FORMATS = ("saved_model", "onnx")
+
+
+def export(
+    run_dir,
+    output_dir,
+    *,
+    weights=None,
+    overwrite=False,
+    fill_value=None,
+    format="saved_model",
+):
+    """Writes a run's model as a SavedModel folder, or `model.onnx` + `signature.json`."""
     import keras
 
+    if format not in EXPORT_FORMATS:
+        raise UserError(
+            f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}"
+        )
     if keras.backend.backend() != "tensorflow":
         raise UserError(
-            "export writes a TensorFlow SavedModel and needs the TensorFlow backend "
+            "export converts through TensorFlow (SavedModel, tf2onnx) and needs the "
+            "TensorFlow backend "
             f"(this run uses {keras.backend.backend()}); use --backend tensorflow"
         )
     from keras_svq.export import export_saved_model
+
+    if format == "onnx":  # fail before loading anything when the extra is missing
+        from keras_svq.export.onnx import require_onnx
+
+        require_onnx()
 
     layout, config, info = trainer.load_run(run_dir)
     output_dir = pathlib.Path(output_dir)
@@ -533,16 +556,30 @@ def export(run_dir, output_dir, *, weights=None, overwrite=False, fill_value=Non
         )
         transform = trainer.forecast_transform(layout, info)
         transform.fill_value = fill_value
+        description = {
+            "run": str(layout.root),
+            "backbone": config["backbone"],
+            "dataset": info.get("dataset", {}).get("name"),
+        }
+        if format == "onnx":
+            return _export_onnx_folder(model, output_dir, transform, description)
         return export_saved_model(
-            model,
-            output_dir,
-            transform=transform,
-            description={
-                "run": str(layout.root),
-                "backbone": config["backbone"],
-                "dataset": info.get("dataset", {}).get("name"),
-            },
+            model, output_dir, transform=transform, description=description
         )
+
+
+def _export_onnx_folder(model, output_dir, transform, description):
+    """`output_dir/model.onnx` + `signature.json`, replacing the folder atomically."""
+    from keras_svq.export.onnx import ONNX_FILE
+    from keras_svq.export.onnx import export_onnx
+    from keras_svq.export.saved_model import SIGNATURE_FILE
+
+    with atomic_directory(output_dir) as tmp:
+        document = export_onnx(
+            model, tmp / ONNX_FILE, transform=transform, description=description
+        )
+        atomic_write_json(tmp / SIGNATURE_FILE, document)
+    return document
 
 
 def resolve_config_file(path, overrides=()):

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from keras_svq.io_utils import UserError
+from keras_svq.training import multi_worker_patch
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,10 @@ def _multi_worker():
         json.loads(raw)
     except json.JSONDecodeError:
         raise UserError("TF_CONFIG is not valid JSON") from None
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    # Keras 3's `fit` fails under this strategy without it (see the module).
+    multi_worker_patch.apply()
+    return strategy
 
 
 STRATEGIES = {"default": _default, "mirrored": _mirrored, "multi-worker": _multi_worker}
@@ -60,6 +64,31 @@ def get_strategy(name=None):
     strategy = STRATEGIES[name]()
     logger.info("strategy %s with %d replica(s)", name, strategy.num_replicas_in_sync)
     return strategy
+
+
+def is_multi_worker(strategy):
+    """True for a `MultiWorkerMirroredStrategy` spanning several workers."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
+def worker_task(strategy):
+    """`(task_type, task_id, is_chief)` of this process in a multi-worker job.
+
+    The chief is the task of type "chief", or worker 0 when the cluster has
+    no "chief" task (TensorFlow's rule). A single process is its own chief.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    task_id = getattr(resolver, "task_id", None) or 0
+    if task_type is None:
+        return None, 0, True
+    cluster = resolver.cluster_spec().as_dict() or {}
+    is_chief = task_type == "chief" or (
+        task_type == "worker" and task_id == 0 and "chief" not in cluster
+    )
+    return task_type, task_id, is_chief
 
 
 def split_cpu(count):

@@ -8,10 +8,16 @@ RUN/
   run.json                    status, versions, normaliser, dataset facts, results
   checkpoints/best.weights.h5 lowest validation loss
   checkpoints/final.weights.h5 after the last epoch
+  model.keras                 the backbone with the best weights (`keras.saving.load_model`)
   backup/                     resumable state (deleted when the run finishes)
   logs/history.csv|json       one row per epoch; logs/train.log
   evaluation/                 written by `keras-svq evaluate`
 ```
+
+Under `MultiWorkerMirroredStrategy` only the chief writes the run folder;
+every other worker writes the same files into its scratch folder
+(`worker_scratch_dir`: `$TMPDIR/keras-svq-workers/...`), which holds its own
+backup while the job runs and is removed when the run finishes.
 
 A run folder belongs to one experiment and one process: `train` takes an
 exclusive lock (`RUN/.lock`, `keras_svq.file_lock`) before it checks or
@@ -24,10 +30,13 @@ and removing what interrupted writes left behind.
 """
 
 import dataclasses
+import hashlib
 import logging
 import math
+import os
 import pathlib
 import shutil
+import tempfile
 import time
 
 import keras
@@ -66,6 +75,12 @@ RUN_FILE = "run.json"
 # The run's static masks (`input_mask` on the raw grid, `valid_mask` on the
 # model grid) for predict and export; absent when every pixel is valid.
 MASKS_FILE = "data_masks.npz"
+# The trained backbone (best weights) as a `.keras` file: loads with
+# `keras.saving.load_model` after `import keras_svq`, on any backend.
+MODEL_FILE = "model.keras"
+# Set (to anything) to keep a non-chief worker's scratch folder after the run,
+# e.g. to compare its weights with the chief's.
+KEEP_WORKER_DIR = "KERAS_SVQ_KEEP_WORKER_DIR"
 
 
 class RunFailed(Exception):
@@ -84,6 +99,7 @@ class RunLayout:
     checkpoints = property(lambda self: self.root / "checkpoints")
     best = property(lambda self: self.root / "checkpoints" / "best.weights.h5")
     final = property(lambda self: self.root / "checkpoints" / "final.weights.h5")
+    model_file = property(lambda self: self.root / MODEL_FILE)
     backup = property(lambda self: self.root / "backup")
     logs = property(lambda self: self.root / "logs")
     masks = property(lambda self: self.root / MASKS_FILE)
@@ -429,10 +445,14 @@ def train(
     import tensorflow as tf
 
     strategy = strategy or tf.distribute.get_strategy()
-    output_dir = _worker_output_dir(strategy, output_dir)
+    run_dir = pathlib.Path(output_dir)
+    output_dir = _worker_output_dir(strategy, run_dir)
+    is_chief = output_dir == run_dir
     layout = RunLayout(output_dir)
     if layout.root.exists() and not layout.root.is_dir():
         raise UserError(f"--output-dir {layout.root} is a file")
+    # A non-chief worker locks its own scratch folder, never the chief's
+    # run folder (both may be on one machine).
     lock = FolderLock.for_folder(
         layout.root,
         f"run folder {layout.root}",
@@ -440,9 +460,18 @@ def train(
     )
     with lock:
         remove_litter(layout.root, recursive=True)
-        return _train_locked(
+        summary = _train_locked(
             config, layout, data_dir, strategy, verbose, allow_data_change
         )
+    if not is_chief and not os.environ.get(KEEP_WORKER_DIR):
+        # Finished: the scratch copy has served its purpose.
+        shutil.rmtree(layout.root, ignore_errors=True)
+        try:
+            layout.root.parent.rmdir()  # `keras-svq-workers`, when empty
+        except OSError:
+            pass
+        summary = dict(summary, run_dir=str(run_dir))
+    return summary
 
 
 def _check_same_data(layout, fingerprint, allow_data_change):
@@ -465,6 +494,7 @@ def _check_same_data(layout, fingerprint, allow_data_change):
 def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change):
     import tensorflow as tf
 
+    from keras_svq.training.strategy import is_multi_worker
     from keras_svq.version import __version__
 
     training = config_lib.training_config(config["training"])
@@ -473,7 +503,7 @@ def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change
             config,
             data=dict(config["data"], data_dir=str(pathlib.Path(data_dir).resolve())),
         )
-    resume = check_run_dir(layout, config)
+    resume = _check_run_dir(layout, config, strategy)
     # Everything a user can get wrong (data, model arguments) is checked
     # before the run folder is written, so a failed start leaves nothing behind.
     seed_everything(training.seed, training.deterministic)
@@ -551,10 +581,22 @@ def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change
         tensorboard = _tensorboard(layout)
         if tensorboard is not None:
             callbacks.append(tensorboard)
-        backup = RunBackup(layout.backup, stateful=stateful, guard=nan_guard)
+        multi_worker = is_multi_worker(strategy)
+        backup = RunBackup(
+            layout.backup,
+            stateful=stateful,
+            guard=nan_guard,
+            keep_previous=multi_worker,
+        )
         callbacks.append(backup)  # last: it records the others' updated state
 
-        initial_epoch = backup.restore(fitted) if resume else 0
+        # In the scope: restoring may build the optimizer's variables.
+        with strategy.scope():
+            if multi_worker:
+                epoch = _agree_on_epoch(strategy, backup.epochs() if resume else [])
+                initial_epoch = backup.restore(fitted, epoch=epoch)
+            else:
+                initial_epoch = backup.restore(fitted) if resume else 0
         if resume:
             logger.info("resuming %s at epoch %d", layout.root, initial_epoch)
         # The data order of epoch e must not depend on whether the process
@@ -574,16 +616,25 @@ def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change
         )
         started = time.time()
         if initial_epoch < training.epochs:
-            fitted.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=training.epochs,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps,
-                callbacks=callbacks,
-                shuffle=False,  # the data pipeline shuffles, seeded per epoch
-                verbose=verbose,
-            )
+            try:
+                fitted.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=training.epochs,
+                    initial_epoch=initial_epoch,
+                    steps_per_epoch=steps,
+                    callbacks=callbacks,
+                    shuffle=False,  # the data pipeline shuffles, seeded per epoch
+                    verbose=verbose,
+                )
+            except UserError:  # e.g. a full disk: resumable, the run goes on
+                raise
+            except Exception as e:
+                # A crash (e.g. a multi-worker peer lost): say so in run.json,
+                # which would otherwise read "running" forever. The same
+                # command resumes from the backup.
+                _record_crash(layout, e)
+                raise
         elapsed = time.time() - started
         epochs_done = history.rows[-1]["epoch"] if history.rows else initial_epoch
         if nan_guard.fired_at is not None:
@@ -612,6 +663,7 @@ def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change
         atomic_save_weights(fitted, layout.final)
         if not layout.best.exists():  # no validation value was ever finite
             atomic_save_weights(fitted, layout.best)
+        save_keras_model(layout, config)
         summary = {
             "status": "finished",
             "epochs_completed": epochs_done,
@@ -629,21 +681,89 @@ def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change
         handler.close()
 
 
-def _worker_output_dir(strategy, output_dir):
-    """Under multi-worker training every worker saves (saving is collective),
-    but only the chief into the run folder; the others into a hidden sibling."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    task_type = getattr(resolver, "task_type", None)
-    task_id = getattr(resolver, "task_id", 0) or 0
-    is_chief = task_type in (None, "chief") or (
-        task_type == "worker"
-        and task_id == 0
-        and "chief" not in (resolver.cluster_spec().as_dict() or {})
+def worker_scratch_dir(output_dir, task_type, task_id):
+    """The folder a non-chief worker writes instead of the run folder.
+
+    `$TMPDIR/keras-svq-workers/<run name>-<hash of its absolute path>-<task>`:
+    the same for every restart of the same command (the worker's backup lives
+    there), removed when the run finishes.
+    """
+    output_dir = pathlib.Path(output_dir).absolute()
+    digest = hashlib.sha256(str(output_dir).encode()).hexdigest()[:12]
+    return (
+        pathlib.Path(tempfile.gettempdir())
+        / "keras-svq-workers"
+        / f"{output_dir.name}-{digest}-{task_type}-{task_id}"
     )
+
+
+def _worker_output_dir(strategy, output_dir):
+    """Under multi-worker training every worker runs every callback (reading
+    metric variables and saving are collective, and the callbacks decide
+    when to stop), but only the chief writes the run folder; the others
+    write their scratch folder (`worker_scratch_dir`)."""
+    from keras_svq.training.strategy import worker_task
+
+    task_type, task_id, is_chief = worker_task(strategy)
     if is_chief:
-        return output_dir
-    output_dir = pathlib.Path(output_dir)
-    return output_dir.with_name(f".{output_dir.name}.{task_type}-{task_id}")
+        return pathlib.Path(output_dir)
+    return worker_scratch_dir(output_dir, task_type, task_id)
+
+
+def _check_run_dir(layout, config, strategy):
+    """`check_run_dir`; a non-chief worker's stale scratch folder is emptied."""
+    from keras_svq.training.strategy import worker_task
+
+    try:
+        return check_run_dir(layout, config)
+    except UserError as e:
+        if worker_task(strategy)[2] or not layout.root.is_dir():
+            raise
+        logger.info("emptying the worker scratch folder %s (%s)", layout.root, e)
+        for path in layout.root.iterdir():
+            if path.name != LOCK_FILE:
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+        return False
+
+
+def _agree_on_epoch(strategy, epochs):
+    """The epoch every worker resumes at (collective: all workers call it).
+
+    `epochs` are those this worker's backup holds, newest first. Workers can
+    be one epoch apart (one was killed between two workers' saves): all go
+    back to the oldest newest epoch, which each still holds (`keep_previous`).
+    A worker that lost its backup (a replaced machine) restarts the job at 0.
+    """
+    import tensorflow as tf
+
+    own = [float(e) for e in (epochs + [0, -1])[:2]]
+    table = strategy.gather(
+        strategy.run(lambda: tf.constant([own], tf.float32)), axis=0
+    )
+    table = np.asarray(table).astype(int)
+    epoch = int(table[:, 0].min())
+    if epoch and not all(epoch in row for row in table.tolist()):
+        epoch = 0
+    if epoch < int(table[:, 0].max()):
+        logger.warning(
+            "the workers' backups hold epochs %s; all resume at epoch %d",
+            sorted(set(table[:, 0].tolist())),
+            epoch,
+        )
+    return epoch
+
+
+def _record_crash(layout, error):
+    reason = " ".join(str(error).split())[:300]
+    try:
+        _write_run_info(
+            layout, status="failed", reason=f"{type(error).__name__}: {reason}"
+        )
+    except Exception:  # noqa: BLE001 - the original error matters more
+        logger.exception("could not record the failure in %s", layout.run)
 
 
 def _check_shapes(model, bundle):
@@ -723,6 +843,20 @@ def load_trained_model(config, weights):
     ).scheduled_sampling
     load_weights_checked(_fitted_model(model, scheduled_sampling), weights)
     return model
+
+
+def save_keras_model(layout, config):
+    """Writes `model.keras`: the backbone with the run's best weights.
+
+    Rebuilt from the config rather than saved from the fitted model, so the
+    file holds the backbone alone (no scheduled-sampling wrapper, no
+    optimizer state) at float32, as `predict` and `export` use it.
+    """
+    from keras_svq.io_utils import atomic_path
+
+    model = load_trained_model(config, layout.best)
+    with atomic_path(layout.model_file, suffix=".keras") as tmp:
+        model.save(tmp)
 
 
 def forecast_transform(layout, info):

@@ -22,6 +22,16 @@ A preset generated from an official config names it in `reference`: its key
 in the reference's `param_counts.json`, whose parameter counts the tests
 check.
 
+Some presets ship trained weights beside their YAML file (`list_presets(
+with_weights=True)`): `<model>.weights.h5` with its `.sha256` sidecar, and
+`<model>.metadata.json` (keras_svq version, the training data's normaliser,
+the test metrics, how the weights were trained). `from_preset` loads them by
+default. `tools/train_preset_weights.py` (in the source tree) trains them.
+
+A preset folder written by `Backbone.save_to_preset(dir)` holds the same
+three things under fixed names (`config.yaml`, `model.weights.h5`,
+`metadata.json`); `from_preset(dir)` reads it back.
+
 Example:
 
 ```python
@@ -32,6 +42,7 @@ config["model"]["quantizer"]["codebook_size"]  # 10000
 """
 
 import difflib
+import json
 import pathlib
 import re
 
@@ -39,13 +50,32 @@ from keras_svq.io_utils import UserError
 
 PRESET_DIR = pathlib.Path(__file__).resolve().parent
 
+# A shipped preset's files beside `<model>.yaml`.
+WEIGHTS_SUFFIX = ".weights.h5"
+METADATA_SUFFIX = ".metadata.json"
+# A preset folder's files (`Backbone.save_to_preset`).
+CONFIG_FILE = "config.yaml"
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "metadata.json"
+
 
 _BACKBONE_LINE = re.compile(r"^backbone: *(\S+) *$", re.MULTILINE)
 
 
-def list_presets(backbone=None):
-    """Sorted names of every preset, or of those whose `backbone` is `backbone`."""
+def list_presets(backbone=None, with_weights=False):
+    """Sorted names of every preset, or of those whose `backbone` is `backbone`.
+
+    Args:
+        backbone: str or None. Only the presets of this backbone class.
+        with_weights: bool. Only the presets that ship trained weights.
+    """
     paths = PRESET_DIR.glob("*/*.yaml")
+    if with_weights:
+        paths = [
+            path
+            for path in paths
+            if path.with_name(path.stem + WEIGHTS_SUFFIX).is_file()
+        ]
     if backbone is not None:
         # A text scan: parsing every file would make listing slow.
         paths = [
@@ -89,3 +119,83 @@ def load_preset(name, backbone=None):
             f"one; {backbone} presets: {', '.join(list_presets(backbone))}"
         )
     return config
+
+
+def weights_path(name):
+    """Path of the trained weights a preset ships; None if it ships none."""
+    path = preset_path(name)
+    path = path.with_name(path.stem + WEIGHTS_SUFFIX)
+    return path if path.is_file() else None
+
+
+def load_metadata(name):
+    """The metadata of a preset's shipped weights (a dict); None without weights.
+
+    Keys: `keras_svq_version`, `backbone`, `normalizer` (`mean`, `std`,
+    `kind` of the training data), `metrics` (`test`: physical-unit `mse`,
+    `mae`...), `provenance` (commit, seed, epochs, date...), `data`.
+    """
+    path = preset_path(name)
+    path = path.with_name(path.stem + METADATA_SUFFIX)
+    return read_metadata(path) if path.is_file() else None
+
+
+def read_metadata(path):
+    path = pathlib.Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(
+            f"Preset metadata {path} cannot be read ({type(e).__name__}: {e}); "
+            "restore the file from a copy"
+        ) from None
+
+
+def is_preset_dir(preset):
+    """True when `preset` names a folder (written by `save_to_preset`), not a preset."""
+    return pathlib.Path(str(preset)).is_dir()
+
+
+def resolve(preset, backbone=None):
+    """What a preset name or folder holds: `(config, weights, metadata)`.
+
+    `weights` is the weights file's path, None when there is none;
+    `metadata` the metadata dict, None when there is none. With `backbone`
+    (a class name), a preset of another backbone raises a `ValueError`.
+    """
+    if is_preset_dir(preset):
+        from keras_svq.training.config import load_yaml
+
+        folder = pathlib.Path(str(preset))
+        if not (folder / CONFIG_FILE).is_file():
+            raise UserError(
+                f"{folder} is not a preset folder: it has no {CONFIG_FILE} "
+                "(write one with `backbone.save_to_preset(dir)`)"
+            )
+        config = load_yaml(folder / CONFIG_FILE)
+        if backbone is not None and config.get("backbone") != backbone:
+            raise UserError(
+                f"Preset folder {folder} holds a {config.get('backbone')}, not a "
+                f"{backbone}; load it with {config.get('backbone')}.from_preset "
+                "or Backbone.from_preset"
+            )
+        weights = folder / WEIGHTS_FILE
+        metadata = folder / METADATA_FILE
+        return (
+            config,
+            weights if weights.is_file() else None,
+            read_metadata(metadata) if metadata.is_file() else None,
+        )
+    preset = str(preset)
+    path = pathlib.Path(preset)
+    if path.is_absolute() or len(path.parts) > 2 or preset.startswith("."):
+        # Not of the form `<dataset>/<model>`: meant as a folder.
+        raise UserError(
+            f"Preset folder not found: {preset} (a preset name is "
+            "`<dataset>/<model>`; run `keras-svq presets` to list them)"
+        )
+    return (
+        load_preset(preset, backbone=backbone),
+        weights_path(preset),
+        load_metadata(preset),
+    )
