@@ -82,7 +82,7 @@ def reports(saved_models):
         )
     results = {}
     for backend, process in processes.items():
-        out, err = process.communicate(timeout=900)
+        out, err = process.communicate(timeout=1500)
         if process.returncode != 0:
             raise AssertionError(f"{backend} check crashed:\n{err[-4000:]}")
         results[backend] = json.loads(out.strip().splitlines()[-1])

@@ -25,7 +25,9 @@ def test_official_example_pairs():
     # The official `lpips` package scores these pairs 0.722 and 0.138.
     np.testing.assert_allclose(lpips_distance(ref, p0), 0.7219, atol=1e-3)
     np.testing.assert_allclose(lpips_distance(ref, p1), 0.1376, atol=1e-3)
-    assert lpips_distance(ref, ref) == 0.0
+    # Not always exactly 0: oneDNN may round the two images of one batch
+    # differently (seen: 3e-15 on a loaded machine).
+    assert 0.0 <= lpips_distance(ref, ref) < 1e-6
 
 
 def test_value_ranges_and_batches():
