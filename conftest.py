@@ -3,6 +3,8 @@
 TensorFlow must be told to split the CPU into two logical devices before its
 runtime starts, so that `tf.distribute.MirroredStrategy` tests can run on a
 machine without GPUs. This has to happen at import time of the first conftest.
+Tests that read the shared folder (`keras_svq.testing.reference`) are skipped
+when it is absent.
 """
 
 import os
@@ -23,6 +25,14 @@ if keras.backend.backend() == "tensorflow":
         )
     except RuntimeError:  # the runtime was already initialised by a plugin
         pass
+
+# After the device split: importing keras_svq must not start TF's runtime first.
+from keras_svq.testing import reference  # noqa: E402
+
+# A checkout without the shared folder (reference fixtures, sample data)
+# skips the tests that read it, naming KERAS_SVQ_SHARED; a wrong
+# KERAS_SVQ_SHARED still fails them.
+reference.skip_tests_when_missing()
 
 
 @pytest.fixture(autouse=True)

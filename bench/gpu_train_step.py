@@ -44,18 +44,20 @@ T2M = dict(
     mlp_ratio=8.0,
     drop_path_rate=0.1,
 )
-SMOKE = dict(
-    input_length=4,
-    output_length=4,
-    height=16,
-    width=16,
-    channels=1,
-    spatial_hidden_dim=8,
-    temporal_hidden_dim=32,
-    num_spatial_layers=2,
-    num_temporal_layers=2,
-    translator="gsta",
-)
+
+
+def _smoke_shape():
+    """The shared tiny SimVP at this benchmark's translator width and MLP ratio.
+
+    Imported here: Keras loads in the worker only, after the backend is chosen.
+    """
+    from keras_svq.testing.tiny_models import tiny_simvp_config
+
+    shape = tiny_simvp_config(temporal_hidden_dim=32, mlp_ratio=8.0)
+    del shape["quantizer"]  # each variant sets its own
+    return shape
+
+
 SVQ = {"name": "svq", "codebook_size": 10000, "hidden_dim": 128}
 VARIANTS = {
     "simvp": None,
@@ -141,7 +143,7 @@ def run_worker(variant, precision, batch_size, steps, smoke, jit):
 
     keras.config.set_dtype_policy(precision)
     keras.utils.set_random_seed(0)
-    shape = SMOKE if smoke else T2M
+    shape = _smoke_shape() if smoke else T2M
     quantizer = VARIANTS[variant]
     if quantizer and smoke:
         quantizer = dict(quantizer, codebook_size=64, hidden_dim=16)

@@ -18,6 +18,9 @@ Weights files get a `.sha256` sidecar (`atomic_save_weights`), verified by
 A failed write names what the user can fix: a folder without write
 permission, a read-only file system, or a full disk (`DiskFull`, with the
 bytes needed and free).
+
+YAML (configs, presets) is read with `yaml_load` / `read_yaml`, safe loaders
+that also read `1e-3` as a float, and written with `yaml_dump`.
 """
 
 import contextlib
@@ -27,8 +30,11 @@ import json
 import logging
 import os
 import pathlib
+import re
 import shutil
 import tempfile
+
+import yaml
 
 logger = logging.getLogger(__name__)
 
@@ -442,6 +448,63 @@ def read_json(path):
         raise UserError(f"File not found: {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path} is corrupt (not valid JSON: {e})") from None
+
+
+# ------------------------------------------------------------------- YAML
+
+
+class YamlLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that reads `1e-3` as a float.
+
+    YAML 1.1 (PyYAML) resolves a float only with a dot (`1.0e-3`), so the
+    `1e-3` everyone writes in a config would otherwise be the string "1e-3".
+    """
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def yaml_load(text):
+    """Parses YAML text safely (no Python objects), reading `1e-3` as a float."""
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def yaml_dump(obj):
+    """YAML text of plain values, keys in insertion order, short lists inline."""
+    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=None)
+
+
+def read_yaml(path, what="YAML file", expected="a mapping"):
+    """The mapping a YAML file holds; a missing, invalid or non-mapping file is a `UserError`.
+
+    Args:
+        path: str or path.
+        what: str. How the not-found error names the file. Defaults to "YAML file".
+        expected: str. What the non-mapping error says the file must hold.
+            Defaults to "a mapping".
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} not found: {path}")
+    try:
+        data = yaml_load(path.read_text())
+    except yaml.YAMLError as e:
+        reason = " ".join(str(e).split())
+        raise UserError(f"{path} is not valid YAML: {reason}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold {expected}")
+    return data
 
 
 def _json_default(obj):

@@ -5,6 +5,8 @@ import pathlib
 import numpy as np
 import yaml
 
+from keras_svq.testing.tiny_models import tiny_simvp_config
+
 
 def write_series(path, frames=60, size=16, seed=0):
     """A smooth, noisy `(frames, size, size)` series in kelvin-like units."""
@@ -23,22 +25,7 @@ def write_series(path, frames=60, size=16, seed=0):
 def tiny_config(
     array_path, *, svq, epochs=1, batch_size=4, deterministic=False, **training
 ):
-    model = {
-        "input_length": 4,
-        "output_length": 4,
-        "height": 16,
-        "width": 16,
-        "channels": 1,
-        "spatial_hidden_dim": 8,
-        "temporal_hidden_dim": 16,
-        "num_spatial_layers": 2,
-        "num_temporal_layers": 2,
-        "translator": "gsta",
-        "mlp_ratio": 2.0,
-        "quantizer": {"name": "svq", "codebook_size": 32, "hidden_dim": 16}
-        if svq
-        else None,
-    }
+    model = tiny_simvp_config(svq=svq)
     return {
         "backbone": "SimVPBackbone",
         "data": {

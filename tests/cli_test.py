@@ -67,6 +67,7 @@ def _keras_forecast(run, x):
     )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", ["plain", "svq"])
 def test_train_writes_a_complete_run_folder(trained, name):
     run = trained[name]
@@ -108,6 +109,7 @@ print(type(model).__name__, "tensorflow" in sys.modules)
 """
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_run_model_keras_loads_in_a_fresh_process(trained, tmp_path, backend):
     """`RUN/model.keras` loads after `import keras_svq` alone (no `zoo`), on
@@ -153,6 +155,7 @@ def test_run_model_keras_loads_in_a_fresh_process(trained, tmp_path, backend):
     )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", ["plain", "svq"])
 def test_evaluate_predict_export_reload(trained, workdir, name, capsys):
     run = trained[name]
@@ -234,6 +237,7 @@ def test_evaluate_predict_export_reload(trained, workdir, name, capsys):
         assert "encode" not in signature["signatures"]
 
 
+@pytest.mark.integration
 def test_mirrored_strategy_on_two_logical_cpus(workdir):
     import tensorflow as tf
 
@@ -313,6 +317,7 @@ def _user_error(argv, capsys):
     return err
 
 
+@pytest.mark.integration
 def test_user_mistakes_exit_2_with_one_line(trained, workdir, capsys):
     run = trained["plain"]
     before = _digest(run)
@@ -401,6 +406,7 @@ def test_user_mistakes_exit_2_with_one_line(trained, workdir, capsys):
     assert _digest(run) == before, "a failed command touched an earlier run"
 
 
+@pytest.mark.integration
 def test_nan_loss_stops_with_exit_1_and_no_bad_checkpoint(workdir, capsys):
     config = write_config(
         workdir / "nan.yaml",
@@ -423,6 +429,7 @@ def test_nan_loss_stops_with_exit_1_and_no_bad_checkpoint(workdir, capsys):
     assert not (run / "checkpoints" / "best.weights.h5").exists()
 
 
+@pytest.mark.integration
 def test_corrupt_checkpoint_names_the_file(trained, workdir, capsys):
     bad = workdir / "bad.weights.h5"
     bad.write_bytes(b"this is not hdf5")
@@ -441,6 +448,7 @@ def test_corrupt_checkpoint_names_the_file(trained, workdir, capsys):
     assert str(bad) in err and "corrupt" in err
 
 
+@pytest.mark.integration
 def test_evaluate_from_config_and_weights(trained, workdir, capsys):
     out = workdir / "eval_from_config"
     assert (
@@ -521,15 +529,26 @@ def test_presets_lists_the_paper_and_sample_presets(capsys):
 def test_summary_prints_torch_style_parameter_counts(capsys):
     assert main(["summary", "--preset", "weather_t2m/simvp_gsta_svq_frozen"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-2:] == ["total params: 14372529", "trainable params: 14052529"]
+    assert lines[-3:-1] == ["total params: 14372529", "trainable params: 14052529"]
+    # Keras counts BatchNorm's moving statistics; PyTorch keeps them as buffers.
+    keras_total = next(
+        line for line in lines if line.strip().startswith("Total params")
+    )
+    difference = int(keras_total.split(":")[1].split()[0].replace(",", "")) - 14372529
+    assert lines[-1].startswith(f"Keras' total ({14372529 + difference:,}) exceeds")
+    assert (
+        f"by {difference:,}: {difference:,} BatchNorm moving means and variances"
+        in (lines[-1])
+    )
 
 
 def test_summary_of_a_recurrent_preset(capsys):
     assert main(["summary", "--preset", "weather_t2m/convlstm"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-2] == "total params: 14928384"
+    assert lines[-3] == "total params: 14928384"
 
 
+@pytest.mark.integration
 def test_recurrent_run_with_scheduled_sampling(tmp_path, capsys):
     """A PredRNN run trains its ScheduledSamplingModel wrapper (the preset's
     `training.scheduled_sampling`); evaluation and predictions use the backbone."""

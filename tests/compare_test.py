@@ -16,6 +16,8 @@ from cli_fixtures import write_series
 from keras_svq.cli import main
 from keras_svq.training import compare
 
+pytestmark = pytest.mark.integration
+
 
 def _evaluation(mse, mae, lead_mse, fingerprint="f", skill=0.5):
     lead_mse = list(lead_mse)

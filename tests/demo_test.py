@@ -1,4 +1,4 @@
-"""`keras-svq demo` end to end (minutes on 2 CPU cores: slow)."""
+"""`keras-svq demo` end to end (minutes on 2 CPU cores: CI's integration pass)."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 from keras_svq.cli import main
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_demo_prints_every_lead_time_and_writes_results(tmp_path, capsys):
     args = ["demo", "--output-dir", str(tmp_path), "--epochs", "1", "--quiet"]
     assert main(args) == 0

@@ -23,10 +23,13 @@ BACKENDS = ("jax", "torch")
 REQUIRED = {b for b in os.environ.get("KERAS_SVQ_REQUIRE_BACKENDS", "").split(",") if b}
 CASES = catalogue_cases()
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="the reference outputs are made under the TensorFlow backend",
-)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        keras.backend.backend() != "tensorflow",
+        reason="the reference outputs are made under the TensorFlow backend",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """`MultiWorkerMirroredStrategy` with real workers: two processes on 127.0.0.1.
 
-The slow tests start `python -m keras_svq train --strategy multi-worker` twice
+The integration tests start `python -m keras_svq train --strategy multi-worker` twice
 with a `TF_CONFIG` naming two free loopback ports, and check that the
 workers agree with each other and with a 2-replica `MirroredStrategy` run,
 that only the chief writes the run folder, and that a job whose worker is
@@ -206,7 +206,7 @@ _PLAIN_FIT = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_plain_model_fit_under_multi_worker_with_the_patch(tmp_path):
     script = tmp_path / "fit.py"
     script.write_text(_PLAIN_FIT)
@@ -229,7 +229,7 @@ def test_plain_model_fit_under_multi_worker_with_the_patch(tmp_path):
             np.testing.assert_array_equal(a[name], b[name])
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_two_workers_agree_with_each_other_and_with_mirrored(tmp_path):
     config = _config(tmp_path, epochs=2, batch_size=4, steps_per_epoch=4)
     run, reference = tmp_path / "run", tmp_path / "reference"
@@ -259,7 +259,7 @@ def test_two_workers_agree_with_each_other_and_with_mirrored(tmp_path):
     _assert_same(chief, _weights(reference / "checkpoints" / "final.weights.h5"), 1e-5)
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_worker_killed_mid_epoch_then_job_resumes(tmp_path):
     config = _config(tmp_path, frames=160, epochs=3, batch_size=4, steps_per_epoch=20)
     run, reference = tmp_path / "run", tmp_path / "reference"

@@ -32,6 +32,7 @@ def test_notebooks_exist_and_are_stripped():
                 )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_SVQ_NOTEBOOK_QUICK", "1")

@@ -27,7 +27,9 @@ from keras_svq.data.normalizer import Normalizer
 from keras_svq.data.preprocessing import Preprocessing
 from keras_svq.export import OnnxNotInstalled
 from keras_svq.export import export_onnx
-from zoo.simvp.simvp_backbone import SimVPBackbone
+from keras_svq.testing import tiny_models
+
+pytestmark = pytest.mark.integration
 
 pytest.importorskip("tf2onnx")
 pytest.importorskip("onnxruntime")
@@ -98,21 +100,7 @@ def assert_matches(actual, expected):
 
 def tiny_simvp(svq):
     keras.utils.set_random_seed(0)
-    return SimVPBackbone(
-        input_length=4,
-        output_length=4,
-        height=16,
-        width=16,
-        channels=1,
-        spatial_hidden_dim=8,
-        temporal_hidden_dim=16,
-        num_spatial_layers=2,
-        num_temporal_layers=2,
-        mlp_ratio=2.0,
-        quantizer=(
-            {"name": "svq", "codebook_size": 32, "hidden_dim": 16} if svq else None
-        ),
-    )
+    return tiny_models.tiny_simvp(svq=svq)
 
 
 def raw_windows(n, shape=(16, 16), seed=0):

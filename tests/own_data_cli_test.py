@@ -21,6 +21,8 @@ from keras_svq.cli import main
 from keras_svq.testing.reference import shared_data_path
 from keras_svq.testing.test_case import run_saved_model_in_fresh_process
 
+pytestmark = pytest.mark.integration
+
 globe = pytest.importorskip("global_land_mask.globe")
 
 FRAMES = 160

@@ -10,9 +10,12 @@ import time
 
 import h5py
 import numpy as np
+import pytest
 from cli_fixtures import tiny_config
 from cli_fixtures import write_config
 from cli_fixtures import write_series
+
+pytestmark = pytest.mark.integration
 
 
 def _command(config, run):

@@ -1,7 +1,7 @@
 """The keras-svq model zoo: forecasting backbones, translators and presets."""
 
 # Imported eagerly so that `keras.saving.load_model` finds every backbone
-# class once `zoo` is imported.
+# class once `zoo` is imported, and `get_backbone_class` every registered name.
 from zoo.backbone import Backbone
 from zoo.convlstm.convlstm_backbone import ConvLSTMBackbone
 from zoo.e3dlstm.e3dlstm_backbone import E3DLSTMBackbone
@@ -16,6 +16,9 @@ from zoo.predrnnv2.predrnnv2_backbone import PredRNNv2Backbone
 from zoo.recurrent import ScheduledSamplingModel
 from zoo.recurrent import load_recurrent_state_dict
 from zoo.recurrent import recurrent_backbones
+from zoo.registry import available_backbones
+from zoo.registry import get_backbone_class
+from zoo.registry import register_backbone
 from zoo.simvp.simvp_backbone import SimVPBackbone
 from zoo.tiny_backbones import tiny_backbones
 from zoo.translators import available_translators
@@ -35,13 +38,16 @@ __all__ = [
     "PredRNNv2Backbone",
     "ScheduledSamplingModel",
     "SimVPBackbone",
+    "available_backbones",
     "available_translators",
     "count_torch_params",
+    "get_backbone_class",
     "get_translator",
     "load_openstl_state_dict",
     "load_recurrent_state_dict",
     "recurrent_backbones",
-    "tiny_backbones",
+    "register_backbone",
     "register_meta_block",
     "register_translator",
+    "tiny_backbones",
 ]

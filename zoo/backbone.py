@@ -9,6 +9,7 @@ import keras
 from keras_svq.io_utils import UserError
 from keras_svq.layers import OutputConstraint
 from zoo import layer_trainability
+from zoo.registry import get_backbone_class
 
 
 class Backbone(keras.Model):
@@ -156,6 +157,57 @@ class Backbone(keras.Model):
         # `Backbone.from_preset` builds whatever backbone the preset names.
         return None if cls is Backbone else cls.__name__
 
+    # --------------------------------------------------- scheduled sampling
+
+    @classmethod
+    def scheduled_sampling_arguments(cls):
+        """Keys `training.scheduled_sampling` may hold for this backbone, or None.
+
+        None (the default) means the backbone trains on its own, without
+        scheduled sampling; recurrent backbones return the arguments of
+        their training wrapper (`ScheduledSamplingModel`).
+        """
+        return None
+
+    @classmethod
+    def check_scheduled_sampling(cls, section):
+        """Raises a `UserError` naming the key when `section` does not suit `cls`.
+
+        Args:
+            section: dict or None. The experiment's `training.scheduled_sampling`.
+        """
+        if section is None:
+            return
+        name = "training.scheduled_sampling"
+        if not isinstance(section, dict):
+            raise UserError(f"{name} must be a mapping or null. Received: {section!r}")
+        keys = cls.scheduled_sampling_arguments()
+        if keys is None:
+            raise UserError(
+                f"{name} needs a backbone trained with scheduled sampling "
+                f"(ConvLSTM, PredRNN, ...); {cls.__name__} has none: set it to null"
+            )
+        for key in section:
+            if key not in keys:
+                close = difflib.get_close_matches(key, list(keys), n=3)
+                hint = (
+                    f"; did you mean {', '.join(close)}?"
+                    if close
+                    else f"; allowed keys: {', '.join(sorted(keys))}"
+                )
+                raise UserError(f"Unknown config key {name}.{key}{hint}")
+
+    def training_model(self, scheduled_sampling=None):
+        """The model `fit` trains: the backbone itself, or its training wrapper.
+
+        Args:
+            scheduled_sampling: dict or None. The experiment's
+                `training.scheduled_sampling`; backbones without scheduled
+                sampling accept only None.
+        """
+        type(self).check_scheduled_sampling(scheduled_sampling)
+        return self
+
     @classmethod
     def constructor_arguments(cls):
         """Names `cls(...)` accepts: its own arguments and Keras' `name`, `trainable`, `dtype`."""
@@ -198,8 +250,6 @@ class Backbone(keras.Model):
         )
         backbone_cls = cls
         if cls is Backbone:
-            from keras_svq.training.config import get_backbone_class
-
             backbone_cls = get_backbone_class(config["backbone"])
         valid = backbone_cls.constructor_arguments()
         unknown = [key for key in overrides if key not in valid]
@@ -281,7 +331,7 @@ class Backbone(keras.Model):
         from keras_svq.io_utils import atomic_save_weights
         from keras_svq.io_utils import atomic_write_json
         from keras_svq.io_utils import atomic_write_text
-        from keras_svq.training.config import dump_yaml
+        from keras_svq.io_utils import yaml_dump
         from keras_svq.version import __version__
         from zoo import presets
 
@@ -325,7 +375,7 @@ class Backbone(keras.Model):
             "provenance": _jsonable(provenance or {}),
         }
         with atomic_directory(preset_dir) as tmp:
-            atomic_write_text(tmp / presets.CONFIG_FILE, dump_yaml(_jsonable(config)))
+            atomic_write_text(tmp / presets.CONFIG_FILE, yaml_dump(_jsonable(config)))
             atomic_save_weights(self, tmp / presets.WEIGHTS_FILE)
             atomic_write_json(tmp / presets.METADATA_FILE, metadata)
         return preset_dir

@@ -6,26 +6,14 @@ import keras
 import numpy as np
 import pytest
 
+from keras_svq.testing import tiny_simvp
 from zoo import ConvLSTMBackbone
 from zoo import SimVPBackbone
 from zoo import layer_trainability
 
 
 def _simvp():
-    return SimVPBackbone(
-        input_length=4,
-        output_length=4,
-        height=16,
-        width=16,
-        channels=1,
-        spatial_hidden_dim=8,
-        temporal_hidden_dim=16,
-        num_spatial_layers=2,
-        num_temporal_layers=2,
-        translator="gsta",
-        mlp_ratio=2.0,
-        quantizer={"name": "svq", "codebook_size": 32, "hidden_dim": 16},
-    )
+    return tiny_simvp(svq=True)
 
 
 def _flags(model):
@@ -41,6 +29,7 @@ def test_untouched_backbones_keep_their_config():
     assert layer_trainability.CONFIG_KEY not in convlstm.get_config()
 
 
+@pytest.mark.integration
 def test_frozen_sublayer_survives_save_and_load_with_its_optimizer(tmp_path):
     model = _simvp()
     model.get_layer("encoder").trainable = False

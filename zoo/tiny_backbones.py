@@ -2,14 +2,13 @@
 
 `keras_svq.testing.model_catalogue` (the cross-backend test, the GPU
 benchmark's smoke mode) builds one small model per entry, so a new backbone or
-translator is covered once it is added here.
+translator is covered once it is added here. The sizes are those of
+`keras_svq.testing.tiny_models` (imported on use: `import zoo` loads no test
+helpers).
 """
 
 from zoo.translators import available_translators
 
-FRAMES = dict(input_length=4, output_length=4, height=16, width=16, channels=1)
-INPUT_SHAPE = (2, 4, 16, 16, 1)
-_SVQ = {"name": "svq", "codebook_size": 32, "hidden_dim": 16}
 # Which tiny SimVPs carry an SVQ, and where (the rest run without one).
 _SIMVP_QUANTIZERS = {"gsta": "pre", "incepu": "post", "swin": "pre"}
 _RECURRENT = {
@@ -25,30 +24,31 @@ _RECURRENT = {
 
 
 def _simvp(translator):
+    from keras_svq.testing.tiny_models import tiny_simvp_config
     from zoo.simvp.simvp_backbone import SimVPBackbone
 
     position = _SIMVP_QUANTIZERS.get(translator)
     return SimVPBackbone(
-        **FRAMES,
-        spatial_hidden_dim=8,
-        temporal_hidden_dim=32,
-        num_spatial_layers=2,
-        num_temporal_layers=2,
-        translator=translator,
-        mlp_ratio=2.0,
-        quantizer=dict(_SVQ) if position else None,
-        quantizer_position=position or "pre",
+        **tiny_simvp_config(
+            svq=position is not None,
+            temporal_hidden_dim=32,
+            translator=translator,
+            quantizer_position=position or "pre",
+        )
     )
 
 
 def _recurrent(class_name):
     import zoo.recurrent
+    from keras_svq.testing.tiny_models import TINY_FRAMES
 
-    return getattr(zoo.recurrent, class_name)(**FRAMES, **_RECURRENT[class_name])
+    return getattr(zoo.recurrent, class_name)(**TINY_FRAMES, **_RECURRENT[class_name])
 
 
 def tiny_backbones():
     """`{name: (factory, input_shape)}` for every translator and recurrent backbone."""
+    from keras_svq.testing.tiny_models import TINY_INPUT_SHAPE as INPUT_SHAPE
+
     cases = {}
     for translator in available_translators():
         cases[f"simvp_{translator}"] = (lambda t=translator: _simvp(t), INPUT_SHAPE)

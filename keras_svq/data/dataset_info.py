@@ -8,9 +8,11 @@ here; the evaluator reads the metric set and `spatial_norm` from here.
 
 import dataclasses
 
+# Named by what they compute (`keras_svq.metrics.openstl_metrics`): weather's
+# MSE/MAE are per-element means, traffic's and video's OpenSTL per-frame sums.
 WEATHER_METRICS = ("mse", "rmse", "mae")
-TRAFFIC_METRICS = ("mse", "mae", "ssim", "psnr")
-VIDEO_METRICS = ("mse", "mae", "ssim", "psnr", "lpips")
+TRAFFIC_METRICS = ("frame_mse", "frame_mae", "ssim", "psnr")
+VIDEO_METRICS = ("frame_mse", "frame_mae", "ssim", "psnr", "lpips")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,9 +26,13 @@ class DatasetInfo:
         output_length: int. Frames to predict (`T_out`).
         variables: tuple of str. One name per channel.
         units: tuple of str. Physical unit per channel (after denormalisation).
-        metrics: tuple of str. The metric set the reference reports.
-        spatial_norm: bool. Whether MSE/MAE are per-element means (weather) rather
-            than per-frame sums over `C*H*W` (traffic, video).
+        metrics: tuple of str. The metric set the reference reports, named
+            by what each computes: `mse`/`mae`/`rmse` per-element means
+            (weather), `frame_mse`/`frame_mae` per-frame sums over `C*H*W`
+            (traffic, video).
+        spatial_norm: bool. The reference's switch: whether its MSE/MAE are
+            per-element means (weather) rather than per-frame sums over
+            `C*H*W` (traffic, video).
         splits: dict. How the splits are made (years, persons, file names, ...).
         time_step: str. Time between two consecutive frames.
         denormalize_metrics: bool. Whether the reference computes metrics in

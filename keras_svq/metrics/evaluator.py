@@ -13,6 +13,8 @@ from keras_svq.metrics.error_accumulator import ErrorAccumulator
 from keras_svq.metrics.openstl_metrics import ALLOWED_METRICS
 from keras_svq.metrics.openstl_metrics import QUALITY_METRICS
 from keras_svq.metrics.openstl_metrics import check_mask
+from keras_svq.metrics.openstl_metrics import default_error_metrics
+from keras_svq.metrics.openstl_metrics import error_kinds
 from keras_svq.metrics.openstl_metrics import frame_values
 from keras_svq.metrics.openstl_metrics import masked_frame_values
 from keras_svq.metrics.openstl_metrics import valid_frame_sums
@@ -79,10 +81,10 @@ def evaluate_forecast(
     """Evaluates a forecaster with the reference's metrics, overall and per lead time.
 
     Targets that are NaN, and pixels where `mask` is False, are invalid and
-    left out of every figure, with `openstl_metrics`' rules: with
-    `spatial_norm`, MSE/MAE are the valid error sums over the valid counts
-    (per lead time, and over all steps for the overall value); without it,
-    per-frame sums over the valid pixels, averaged over frames; PSNR/SNR/SSIM/
+    left out of every figure, with `openstl_metrics`' rules: `mse`/`mae` are
+    the valid error sums over the valid counts (per lead time, and over all
+    steps for the overall value); `frame_mse`/`frame_mae` per-frame sums over
+    the valid pixels, averaged over frames; PSNR/SNR/SSIM/
     LPIPS average over the frames that have a valid pixel (SSIM and LPIPS on
     arrays set to 0 at the invalid pixels).
 
@@ -101,20 +103,27 @@ def evaluate_forecast(
         dataset_or_splits: a `Splits` (its `split` dataset is used and its facts
             give the defaults below), a `tf.data.Dataset` of `(x, y)` batches, or
             an `(x, y)` tuple of numpy arrays.
-        metrics: iterable of metric names, or None for the dataset's set
-            (`splits.info.metrics`; `("mse", "mae")` otherwise).
+        metrics: iterable of metric names (`ALLOWED_METRICS`: `mse`/`mae`/
+            `rmse` are per-element means, `frame_mse`/`frame_mae`/`frame_rmse`
+            OpenSTL's per-frame sums over `C*H*W`), or None for the dataset's
+            set (`splits.info.metrics`; otherwise `("mse", "mae")` with
+            `spatial_norm=True` and the reference's default `("frame_mse",
+            "frame_mae")` without).
         mean: per-channel offset to denormalise with, or None. With a `Splits`
             whose facts say the reference reports physical units (weather),
             defaults to its normaliser's mean.
         std: per-channel scale, or None (same default rule as `mean`).
-        spatial_norm: bool or None. Per-element MSE/MAE (weather). None takes
-            `splits.info.spatial_norm` (False without a `Splits`).
+        spatial_norm: bool or None. Only read for the reference's legacy
+            names: False makes `"mse"`/`"mae"`/`"rmse"` per-frame sums (with a
+            `FutureWarning`, see `error_kind`). None takes
+            `splits.info.spatial_norm` (None without a `Splits`: the names
+            decide).
         split: str. Which split of a `Splits` to evaluate. Defaults to `"test"`.
         clip_range: `(low, high)` for the quality metrics (see `openstl_metrics`).
         ssim_data_range: float or None. See `openstl_metrics`.
         channel_names: sequence of str or None. As the reference for
             WeatherBench-M: channels split into equal groups, `mse_<name>` etc.
-            per group and `mse`/`mae`/`rmse` the group means. None takes
+            per group and the error metrics the group means. None takes
             `splits.info.channel_groups` (none without a `Splits`).
         mask: boolean array or None. True = valid. Either broadcastable to one
             batch `(B, T, H, W, C)` (a static mask such as a land-sea mask
@@ -135,7 +144,7 @@ def evaluate_forecast(
 
     ```python
     scores = evaluate_forecast(model, splits)
-    scores["mse"], scores["per_lead_time"]["mse"][-1]
+    scores["frame_mse"], scores["per_lead_time"]["frame_mse"][-1]  # traffic
     sea = evaluate_forecast(model, splits, mask=sea_mask, latitudes=lat)
     sea["rmse_lat_weighted"], sea["valid_fraction"]
     ```
@@ -156,24 +165,27 @@ def evaluate_forecast(
                 f"Unknown split. Valid: {list(_SPLIT_INDEX)}. Received: split={split!r}"
             )
         data = data[_SPLIT_INDEX[split]]
-    metrics = tuple(metrics or ("mse", "mae"))
+    metrics = tuple(metrics or default_error_metrics(spatial_norm))
     invalid = sorted(set(metrics) - set(ALLOWED_METRICS))
     if invalid:
         raise ValueError(
             f"Unsupported metrics {invalid}. Valid: {list(ALLOWED_METRICS)}."
         )
-    spatial_norm = bool(spatial_norm)
     low, high = clip_range
-    errors = [m for m in ("mse", "mae") if m in metrics]
-    if "rmse" in metrics and "mse" not in errors:
-        errors.append("mse")
+    # name -> (the error whose sums it needs, per-frame sum or per-element mean)
+    kinds = {
+        m: ("mse" if base == "rmse" else base, per_frame)
+        for m, (base, per_frame) in error_kinds(metrics, spatial_norm).items()
+    }
+    errors = sorted({base for base, _ in kinds.values()})
     quality = [m for m in metrics if m in QUALITY_METRICS]
     groups = list(channel_names) if channel_names else [None]
     mask = check_mask(mask)
-    # Unmasked per-frame values summed over examples (`sums`, the reference's
-    # formulas), and what the masked figures need: valid error sums, valid
-    # counts and, for the quality metrics, the frames that have a valid pixel.
-    sums, raw, counts, frames = {}, {}, {}, {}
+    # Per-frame values summed over examples: the error sums (`raw`), the
+    # same divided by the elements per frame (`normed`, the reference's
+    # `spatial_norm` formula) and the quality metrics (`sums`); and what the
+    # masked figures need: valid counts and the frames that have a valid pixel.
+    sums, raw, normed, counts, frames = {}, {}, {}, {}, {}
     elements = valid_elements = 0
     any_invalid = False
     weighted = None
@@ -208,7 +220,7 @@ def evaluate_forecast(
             part = slice(g * width, (g + 1) * width)
             # Dividing the per-frame sums by `norm` is `frame_values`'
             # `spatial_norm`, so unmasked sums stay bit-identical to it.
-            norm = np.prod(pred[..., part].shape[-3:]) if spatial_norm else 1
+            norm = np.prod(pred[..., part].shape[-3:])
             if valid is None:
                 count = np.full(pred.shape[1], pred[:, 0, ..., part].size)
             else:
@@ -221,9 +233,9 @@ def evaluate_forecast(
                     frame_sums, _ = valid_frame_sums(
                         pred[..., part], true[..., part], valid[..., part], m
                     )
-                sums[m, group] = sums.get((m, group), 0.0) + (frame_sums / norm).sum(
-                    axis=0
-                )
+                normed[m, group] = normed.get((m, group), 0.0) + (
+                    frame_sums / norm
+                ).sum(axis=0)
                 raw[m, group] = raw.get((m, group), 0.0) + frame_sums.sum(axis=0)
         clipped = np.clip(pred, low, high)
         for m in quality:
@@ -254,37 +266,40 @@ def evaluate_forecast(
     # (overall, per lead time) of every per-frame quantity, per group.
     summary = {}
     for key, total in sums.items():
-        m, group = key
         if not any_invalid:
             step = total / num_examples
             summary[key] = step.mean(), step
-        elif m in quality:
+        else:
+            m = key[0]
             summary[key] = (
                 _ratio(total.sum(), frames[m].sum()),
                 _ratio(total, frames[m]),
             )
-        elif spatial_norm:
-            summary[key] = (
-                _ratio(raw[key].sum(), counts[group].sum()),
-                _ratio(raw[key], counts[group]),
-            )
-        else:
-            step = raw[key] / num_examples
-            summary[key] = step.mean(), step
+    for m, (base, per_frame) in kinds.items():
+        for group in groups:
+            key = base, group
+            if per_frame:
+                step = raw[key] / num_examples
+                summary[m, group] = step.mean(), step
+            elif not any_invalid:
+                step = normed[key] / num_examples
+                summary[m, group] = step.mean(), step
+            else:
+                summary[m, group] = (
+                    _ratio(raw[key].sum(), counts[group].sum()),
+                    _ratio(raw[key], counts[group]),
+                )
     # RMSE is the root of the MSE over the frames it summarises (all frames
     # for the overall value, one step for a lead time).
     result, per_lead = {}, {}
     for m in metrics:
-        keys = (
-            [(m, None)]
-            if m in quality
-            else [("mse" if m == "rmse" else m, g) for g in groups]
-        )
+        keys = [(m, None)] if m in quality else [(m, g) for g in groups]
+        root = m in ("rmse", "frame_rmse")
         overall, lead, by_group = [], [], {}
         for key in keys:
             total, values = summary[key]
-            overall.append(np.sqrt(total) if m == "rmse" else total)
-            lead.append(np.sqrt(values) if m == "rmse" else values)
+            overall.append(np.sqrt(total) if root else total)
+            lead.append(np.sqrt(values) if root else values)
             if key[1] is not None:
                 by_group[f"{m}_{key[1]}"] = float(overall[-1])
         # With channel groups the reference reports the mean over groups.

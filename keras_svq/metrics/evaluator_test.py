@@ -123,17 +123,16 @@ def _in_batches(x, y, size):
 @pytest.mark.parametrize("spatial_norm", [True, False])
 def test_masked_streaming_equals_openstl_metrics_and_numpy(spatial_norm):
     x, y, sea = _masked_arrays()
-    metrics = ("mse", "rmse", "mae")
+    # Per-element means, or the reference's per-frame sums.
+    prefix = "" if spatial_norm else "frame_"
+    metrics = (f"{prefix}mse", f"{prefix}rmse", f"{prefix}mae")
     scores = evaluate_forecast(
         lambda a: a,
         _in_batches(x, y, 4),  # batches of 4 and 2
         metrics=metrics,
-        spatial_norm=spatial_norm,
         mask=sea,
     )
-    expected = openstl_metrics(
-        x, y, mask=sea, metrics=metrics, spatial_norm=spatial_norm
-    )
+    expected = openstl_metrics(x, y, mask=sea, metrics=metrics)
     for key, value in expected.items():
         np.testing.assert_allclose(scores[key], value, rtol=1e-6, err_msg=key)
     valid = np.broadcast_to(sea, y.shape) & ~np.isnan(y)
@@ -146,12 +145,10 @@ def test_masked_streaming_equals_openstl_metrics_and_numpy(spatial_norm):
         else:  # per-frame sums, averaged over the examples
             mse, mae = np.sum(err**2) / len(x), np.sum(np.abs(err)) / len(x)
         lead = scores["per_lead_time"]
-        np.testing.assert_allclose(lead["mse"][step], mse, rtol=1e-6)
-        np.testing.assert_allclose(lead["mae"][step], mae, rtol=1e-6)
-        np.testing.assert_allclose(lead["rmse"][step], np.sqrt(mse), rtol=1e-6)
-    one_batch = evaluate_forecast(
-        lambda a: a, (x, y), metrics=metrics, spatial_norm=spatial_norm, mask=sea
-    )
+        np.testing.assert_allclose(lead[f"{prefix}mse"][step], mse, rtol=1e-6)
+        np.testing.assert_allclose(lead[f"{prefix}mae"][step], mae, rtol=1e-6)
+        np.testing.assert_allclose(lead[f"{prefix}rmse"][step], np.sqrt(mse), rtol=1e-6)
+    one_batch = evaluate_forecast(lambda a: a, (x, y), metrics=metrics, mask=sea)
     for key in metrics:
         np.testing.assert_allclose(scores[key], one_batch[key], rtol=1e-12)
 
@@ -238,3 +235,16 @@ def test_latitude_weighted_errors():
     # The unweighted figures are unchanged by `latitudes`.
     plain = evaluate_forecast(lambda a: a, (x, y), spatial_norm=True, mask=sea)
     np.testing.assert_allclose(scores["mse"], plain["mse"], rtol=1e-12)
+
+
+def test_legacy_names_with_spatial_norm_false_keep_their_values():
+    x, y, _ = _masked_arrays(seed=8)
+    y = np.nan_to_num(y)
+    with pytest.warns(FutureWarning, match="now named 'frame_mae'"):
+        legacy = evaluate_forecast(
+            lambda a: a, (x, y), metrics=("mae",), spatial_norm=False
+        )
+    named = evaluate_forecast(lambda a: a, (x, y), metrics=("frame_mae", "mae"))
+    assert legacy["mae"] == named["frame_mae"]
+    assert legacy["per_lead_time"]["mae"] == named["per_lead_time"]["frame_mae"]
+    np.testing.assert_allclose(named["mae"], np.mean(np.abs(x - y)), rtol=1e-6)

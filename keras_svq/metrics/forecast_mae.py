@@ -10,16 +10,18 @@ from keras_svq.metrics.frame_metric import FrameErrorMetric
 class ForecastMAE(FrameErrorMetric):
     """Mean absolute error as OpenSTL computes it, streamed over batches.
 
-    Per frame, the absolute error summed over `C*H*W` (traffic, video) or
-    averaged over them (`spatial_norm=True`, weather); the result is the mean
-    over every frame seen. Inputs are denormalised with `mean`/`std` if given.
+    Per frame, the absolute error summed over `C*H*W` (traffic, video; named
+    `"frame_mae"`) or averaged over them (`spatial_norm=True`, weather; named
+    `"mae"`, Keras' per-element mean); the result is the mean over every frame
+    seen. Inputs are denormalised with `mean`/`std` if given.
 
     Args:
         spatial_norm: bool. Per-element mean instead of per-frame sum.
             Defaults to False.
         mean: per-channel offset for denormalisation, or None.
         std: per-channel scale for denormalisation, or None.
-        name: str. Defaults to `"mae"`.
+        name: str or None. Defaults to `"mae"` with `spatial_norm`,
+            `"frame_mae"` without.
         dtype: accumulator dtype.
 
     Example:
@@ -30,7 +32,9 @@ class ForecastMAE(FrameErrorMetric):
     ```
     """
 
-    def __init__(self, spatial_norm=False, mean=None, std=None, name="mae", dtype=None):
+    base_name = "mae"
+
+    def __init__(self, spatial_norm=False, mean=None, std=None, name=None, dtype=None):
         super().__init__(
             spatial_norm=spatial_norm, mean=mean, std=std, name=name, dtype=dtype
         )

@@ -10,16 +10,18 @@ from keras_svq.metrics.frame_metric import FrameErrorMetric
 class ForecastMSE(FrameErrorMetric):
     """Mean squared error as OpenSTL computes it, streamed over batches.
 
-    Per frame, the squared error summed over `C*H*W` (traffic, video) or
-    averaged over them (`spatial_norm=True`, weather); the result is the mean
-    over every frame seen. Inputs are denormalised with `mean`/`std` if given.
+    Per frame, the squared error summed over `C*H*W` (traffic, video; named
+    `"frame_mse"`) or averaged over them (`spatial_norm=True`, weather; named
+    `"mse"`, Keras' per-element mean); the result is the mean over every frame
+    seen. Inputs are denormalised with `mean`/`std` if given.
 
     Args:
         spatial_norm: bool. Per-element mean instead of per-frame sum.
             Defaults to False.
         mean: per-channel offset for denormalisation, or None.
         std: per-channel scale for denormalisation, or None.
-        name: str. Defaults to `"mse"`.
+        name: str or None. Defaults to `"mse"` with `spatial_norm`,
+            `"frame_mse"` without.
         dtype: accumulator dtype.
 
     Example:
@@ -27,10 +29,13 @@ class ForecastMSE(FrameErrorMetric):
     ```python
     model.compile(optimizer="adam", loss="mse",
                   metrics=[ForecastMSE(spatial_norm=True, mean=[280.7], std=[2.3])])
+    ForecastMSE().name  # "frame_mse": OpenSTL's traffic and video figure
     ```
     """
 
-    def __init__(self, spatial_norm=False, mean=None, std=None, name="mse", dtype=None):
+    base_name = "mse"
+
+    def __init__(self, spatial_norm=False, mean=None, std=None, name=None, dtype=None):
         super().__init__(
             spatial_norm=spatial_norm, mean=mean, std=std, name=name, dtype=dtype
         )

@@ -91,18 +91,26 @@ class FrameErrorMetric(FrameMetric):
     """A per-frame error of OpenSTL: `error(pred - true)` summed over `C*H*W`.
 
     With `spatial_norm=True` (weather) the sum becomes a per-element mean.
-    Subclasses set `elementwise_error(diff)`.
+    The default name says which: `base_name` (e.g. `"mse"`, the per-element
+    mean Keras means by it) or `"frame_" + base_name` (the per-frame sum,
+    which grows with the frame size). Subclasses set `base_name` and
+    `elementwise_error(diff)`.
 
     Args:
         spatial_norm: bool. Per-element mean instead of per-frame sum.
             Defaults to False.
         mean: per-channel offset for denormalisation, or None.
         std: per-channel scale for denormalisation, or None.
-        name: str. The metric's name.
+        name: str or None. The metric's name; None names it by what it
+            computes (`"mse"` or `"frame_mse"`, ...).
         dtype: accumulator dtype.
     """
 
+    base_name = None
+
     def __init__(self, spatial_norm=False, mean=None, std=None, name=None, dtype=None):
+        if name is None and self.base_name:
+            name = self.base_name if spatial_norm else f"frame_{self.base_name}"
         super().__init__(mean=mean, std=std, name=name, dtype=dtype)
         self.spatial_norm = bool(spatial_norm)
 

@@ -2,11 +2,22 @@
 
 Formulas (as OpenSTL computes them, after denormalising with `mean`/`std`):
 
-- MSE / MAE: per frame, the sum over `C*H*W` of the squared / absolute error,
-  averaged over samples and frames (`np.mean(err, axis=(0, 1)).sum()`); with
-  `spatial_norm=True` (weather) the per-frame value is divided by `C*H*W`, i.e.
-  a per-element mean.
-- RMSE: the square root of that global MSE (not a mean of per-frame roots).
+- `frame_mse` / `frame_mae` (OpenSTL's MSE / MAE of traffic and video,
+  `spatial_norm=False` there): per frame, the sum over `C*H*W` of the squared
+  / absolute error, averaged over samples and frames
+  (`np.mean(err, axis=(0, 1)).sum()`). They grow with the frame size: a
+  `32x32x2` taxi frame with a per-element MSE of 0.01 has a `frame_mse` of
+  20.5.
+- `mse` / `mae` (OpenSTL's weather MSE / MAE, `spatial_norm=True`, and
+  Keras' `"mse"`): the per-frame value divided by `C*H*W`, i.e. the mean over
+  every element.
+- `rmse` / `frame_rmse`: the square root of that global MSE / frame MSE (not a
+  mean of per-frame roots).
+
+Legacy names: the reference calls both kinds "mse"; a call that asks for
+`"mse"`, `"mae"` or `"rmse"` with `spatial_norm=False` still gets the
+per-frame sums under those names, with a `FutureWarning` to ask for
+`frame_mse` & co. instead. Without `spatial_norm` (None) the name decides.
 - SSIM, PSNR, SNR, LPIPS: predictions are first clipped to `clip_range`; then
   per frame, averaged over samples and frames.
   - SSIM: scikit-image's `structural_similarity` with a 7x7 uniform window,
@@ -28,9 +39,9 @@ are the target pixels that are NaN (or infinite) or False in a boolean `mask`
 every figure is computed over the valid pixels only, so predictions there never
 matter:
 
-- MSE / MAE with `spatial_norm=True`: the total valid error over the number of
-  valid elements. With `spatial_norm=False`: per frame, the error summed over
-  its valid pixels, averaged over all frames. RMSE: the root of that MSE.
+- `mse` / `mae`: the total valid error over the number of valid elements.
+  `frame_mse` / `frame_mae`: per frame, the error summed over its valid
+  pixels, averaged over all frames. RMSEs: the roots of those MSEs.
 - PSNR / SNR: per frame over its valid pixels, averaged over the frames that
   have at least one valid pixel.
 - SSIM / LPIPS (windowed and network metrics cannot skip pixels): both
@@ -42,11 +53,67 @@ matter:
 Without any invalid pixel the unmasked formulas above are used unchanged.
 """
 
+import warnings
+
 import numpy as np
 
-ALLOWED_METRICS = ("mae", "mse", "rmse", "ssim", "psnr", "snr", "lpips")
+# Per-element means (Keras' meaning of "mse") and OpenSTL's per-frame sums.
+ERROR_METRICS = ("mae", "mse", "rmse")
+FRAME_ERROR_METRICS = ("frame_mae", "frame_mse", "frame_rmse")
 # Metrics computed on clipped predictions, frame by frame.
 QUALITY_METRICS = ("ssim", "psnr", "snr", "lpips")
+ALLOWED_METRICS = ERROR_METRICS + FRAME_ERROR_METRICS + QUALITY_METRICS
+
+
+def error_kind(name, spatial_norm=None, _stacklevel=2):
+    """What an error metric name computes: `(base, per_frame)`.
+
+    `base` is `"mse"`, `"mae"` or `"rmse"`; `per_frame` is True for the
+    per-frame sums (`frame_*`) and False for the per-element means. A plain
+    name with `spatial_norm=False` is the reference's legacy spelling of the
+    per-frame sum: it stays per-frame, with a `FutureWarning`.
+
+    Example:
+
+    ```python
+    error_kind("frame_mse")  # ("mse", True)
+    error_kind("mse")  # ("mse", False)
+    ```
+    """
+    if name in FRAME_ERROR_METRICS:
+        return name[len("frame_") :], True
+    if name not in ERROR_METRICS:
+        raise ValueError(
+            f"Not an error metric. Valid: {list(ERROR_METRICS + FRAME_ERROR_METRICS)}. "
+            f"Received: {name!r}"
+        )
+    if spatial_norm is False:
+        warnings.warn(
+            f"metric {name!r} with spatial_norm=False is OpenSTL's per-frame sum over "
+            f"C*H*W, now named 'frame_{name}'; ask for 'frame_{name}' (the same "
+            f"number). {name!r} alone is the per-element mean.",
+            FutureWarning,
+            stacklevel=_stacklevel,
+        )
+        return name, True
+    return name, False
+
+
+def default_error_metrics(spatial_norm=None):
+    """The reference's default metric set, by name: per-element with `spatial_norm`."""
+    return ("mse", "mae") if spatial_norm else ("frame_mse", "frame_mae")
+
+
+def error_kinds(metrics, spatial_norm=None):
+    """`{name: error_kind(name, spatial_norm)}` for the error metrics among `metrics`."""
+    kinds = {}
+    for name in metrics:
+        if name not in QUALITY_METRICS:
+            # The warning points at the caller of `openstl_metrics` / `evaluate_forecast`.
+            kinds[name] = error_kind(name, spatial_norm, _stacklevel=4)
+    return kinds
+
+
 SSIM_WINDOW = 7
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
@@ -246,30 +313,24 @@ def masked_frame_values(
     return np.where(has_valid, values, np.nan), has_valid
 
 
-def _errors(pred, true, metrics, spatial_norm, valid=None):
-    result = {}
-    mse = mae = None
+def _error_value(pred, true, base, per_frame, valid):
+    """The MSE or MAE (`base`) over all frames: per-frame sum or per-element mean."""
     if valid is None:
-        if "mse" in metrics or "rmse" in metrics:
-            mse = frame_values(pred, true, "mse", spatial_norm=spatial_norm).mean()
-        if "mae" in metrics:
-            mae = frame_values(pred, true, "mae", spatial_norm=spatial_norm).mean()
-    else:
-        # Per-element: total over count; per frame: mean of per-frame sums.
-        def masked(metric):
-            sums, counts = valid_frame_sums(pred, true, valid, metric)
-            return _ratio(sums.sum(), counts.sum()) if spatial_norm else sums.mean()
+        return frame_values(pred, true, base, spatial_norm=not per_frame).mean()
+    # Per frame: mean of the valid per-frame sums; per element: total over count.
+    sums, counts = valid_frame_sums(pred, true, valid, base)
+    return sums.mean() if per_frame else _ratio(sums.sum(), counts.sum())
 
-        if "mse" in metrics or "rmse" in metrics:
-            mse = masked("mse")
-        if "mae" in metrics:
-            mae = masked("mae")
-    if "mse" in metrics:
-        result["mse"] = float(mse)
-    if "mae" in metrics:
-        result["mae"] = float(mae)
-    if "rmse" in metrics:
-        result["rmse"] = float(np.sqrt(mse))
+
+def _errors(pred, true, kinds, valid=None):
+    """`{name: value}` of the error metrics, `kinds` as `error_kind` gives them."""
+    result, cache = {}, {}
+    for name, (base, per_frame) in kinds.items():
+        key = ("mae" if base == "mae" else "mse", per_frame)
+        if key not in cache:
+            cache[key] = _error_value(pred, true, key[0], per_frame, valid)
+        value = cache[key]
+        result[name] = float(np.sqrt(value) if base == "rmse" else value)
     return result
 
 
@@ -279,8 +340,8 @@ def openstl_metrics(
     *,
     mean=None,
     std=None,
-    metrics=("mse", "mae"),
-    spatial_norm=False,
+    metrics=None,
+    spatial_norm=None,
     clip_range=(0.0, 1.0),
     channel_names=None,
     ssim_data_range=None,
@@ -299,16 +360,22 @@ def openstl_metrics(
         mean: array-like broadcastable to `(C,)` or None. With `std`, both
             arrays are denormalised (`a * std + mean`) first.
         std: array-like broadcastable to `(C,)` or None.
-        metrics: iterable of names from `"mae", "mse", "rmse", "ssim", "psnr",
-            "snr", "lpips"`. Defaults to `("mse", "mae")`.
-        spatial_norm: bool. Per-element means instead of per-frame sums for
-            MSE/MAE/RMSE (the weather convention). Defaults to False.
+        metrics: iterable of names from `ALLOWED_METRICS`: `"mse"`, `"mae"`,
+            `"rmse"` (per-element means), `"frame_mse"`, `"frame_mae"`,
+            `"frame_rmse"` (per-frame sums over `C*H*W`, OpenSTL's traffic and
+            video figures), `"ssim"`, `"psnr"`, `"snr"`, `"lpips"`. None asks for
+            `("mse", "mae")` with `spatial_norm=True` and for the reference's
+            default `("frame_mse", "frame_mae")` without.
+        spatial_norm: bool or None. The reference's switch, only needed for
+            its legacy names: False makes `"mse"`/`"mae"`/`"rmse"` per-frame
+            sums (with a `FutureWarning`); None or True leaves them
+            per-element means. Defaults to None.
         clip_range: `(low, high)`. Predictions are clipped to it before the
             quality metrics; its span is the PSNR peak and the default SSIM data
             range. Defaults to `(0.0, 1.0)`.
         channel_names: list of str or None. As the reference: the channels are
             split into `len(channel_names)` equal groups, `mse_<name>` etc. are
-            reported per group and `mse`/`mae`/`rmse` are the group means.
+            reported per group and the error metrics are the group means.
         ssim_data_range: float or None. SSIM data range; defaults to the span of
             `clip_range`. `2.0` reproduces the reference (see module docstring).
         mask: boolean array broadcastable to `(N, T, H, W, C)` or None. True
@@ -321,12 +388,12 @@ def openstl_metrics(
     Example:
 
     ```python
-    scores = openstl_metrics(pred, true, metrics=("mse", "mae", "ssim", "psnr"))
+    scores = openstl_metrics(pred, true, metrics=("frame_mse", "mse", "ssim", "psnr"))
     sea = openstl_metrics(pred, true, mask=land_sea_mask[..., None])  # (H, W, 1)
     ```
     """
     pred, true = _check(pred, true)
-    metrics = tuple(metrics)
+    metrics = tuple(metrics or default_error_metrics(spatial_norm))
     invalid = sorted(set(metrics) - set(ALLOWED_METRICS))
     if invalid:
         raise ValueError(
@@ -339,6 +406,7 @@ def openstl_metrics(
     if mean is not None and std is not None:
         pred = pred * np.asarray(std, pred.dtype) + np.asarray(mean, pred.dtype)
         true = true * np.asarray(std, true.dtype) + np.asarray(mean, true.dtype)
+    kinds = error_kinds(metrics, spatial_norm)
     valid = None
     if mask is not None or not np.isfinite(true).all():
         valid = valid_pixels(true, mask)
@@ -358,19 +426,17 @@ def openstl_metrics(
             _errors(
                 pred[..., i * width : (i + 1) * width],
                 true[..., i * width : (i + 1) * width],
-                metrics,
-                spatial_norm,
+                kinds,
                 None if valid is None else valid[..., i * width : (i + 1) * width],
             )
             for i in range(groups)
         ]
-        for key in ("mse", "mae", "rmse"):
-            if key in metrics:
-                for name, values in zip(channel_names, per_group):
-                    result[f"{key}_{name}"] = values[key]
-                result[key] = float(np.mean([values[key] for values in per_group]))
+        for key in kinds:
+            for name, values in zip(channel_names, per_group):
+                result[f"{key}_{name}"] = values[key]
+            result[key] = float(np.mean([values[key] for values in per_group]))
     else:
-        result.update(_errors(pred, true, metrics, spatial_norm, valid))
+        result.update(_errors(pred, true, kinds, valid))
     low, high = clip_range
     clipped = np.clip(pred, low, high)
     for key in QUALITY_METRICS:

@@ -84,16 +84,54 @@ def _pair(shape, seed=0, noise=0.2):
 ALL = ("mse", "mae", "rmse", "ssim", "psnr", "snr")
 
 
+def _named(metrics, spatial_norm):
+    """The names of what the reference's `spatial_norm` computes: without it,
+    its MSE/MAE/RMSE are the per-frame sums `frame_*`."""
+    if spatial_norm:
+        return tuple(metrics)
+    return tuple(f"frame_{m}" if m in ("mse", "mae", "rmse") else m for m in metrics)
+
+
+def _renamed(reference, spatial_norm):
+    names = dict(zip(ALL, _named(ALL, spatial_norm)))
+    return {names.get(key, key): value for key, value in reference.items()}
+
+
 @pytest.mark.parametrize("spatial_norm", [False, True])
 @pytest.mark.parametrize(
     "shape", [(2, 3, 16, 16, 1), (3, 2, 12, 20, 2), (1, 2, 9, 11, 3)]
 )
 def test_random_arrays_match_reference(shape, spatial_norm):
     pred, true = _pair(shape)
-    got = openstl_metrics(pred, true, metrics=ALL, spatial_norm=spatial_norm)
-    _assert_close(got, _reference(pred, true, metrics=ALL, spatial_norm=spatial_norm))
-    assert list(got) == list(ALL)
+    got = openstl_metrics(pred, true, metrics=_named(ALL, spatial_norm))
+    reference = _reference(pred, true, metrics=ALL, spatial_norm=spatial_norm)
+    _assert_close(got, _renamed(reference, spatial_norm))
+    assert list(got) == list(_named(ALL, spatial_norm))
     assert all(isinstance(v, float) for v in got.values())
+
+
+def test_names_say_what_they_compute():
+    pred, true = _pair((2, 3, 8, 6, 2), seed=7)
+    got = openstl_metrics(
+        pred, true, metrics=("mse", "frame_mse", "mae", "frame_mae", "frame_rmse")
+    )
+    error = pred.astype("float64") - true
+    np.testing.assert_allclose(got["mse"], np.mean(error**2), rtol=1e-5)
+    np.testing.assert_allclose(got["mae"], np.mean(np.abs(error)), rtol=1e-5)
+    np.testing.assert_allclose(got["frame_mse"], got["mse"] * 8 * 6 * 2, rtol=1e-5)
+    np.testing.assert_allclose(got["frame_mae"], got["mae"] * 8 * 6 * 2, rtol=1e-5)
+    np.testing.assert_allclose(got["frame_rmse"], np.sqrt(got["frame_mse"]))
+    # The reference's `spatial_norm=True` does not change what a name means.
+    assert openstl_metrics(pred, true, metrics=("frame_mse",), spatial_norm=True) == {
+        "frame_mse": got["frame_mse"]
+    }
+
+
+def test_legacy_names_with_spatial_norm_false_warn_and_keep_their_values():
+    pred, true = _pair((2, 2, 8, 8, 1), seed=8)
+    with pytest.warns(FutureWarning, match="now named 'frame_mse'"):
+        legacy = openstl_metrics(pred, true, metrics=("mse",), spatial_norm=False)
+    assert legacy == {"mse": openstl_metrics(pred, true)["frame_mse"]}
 
 
 def test_denormalisation_like_reference():
@@ -153,8 +191,8 @@ def test_real_taxi_flows():
     true = flow[8:].reshape(7, 8, 16, 12, 2)[:, 4:]
     pred = flow[:56].reshape(7, 8, 16, 12, 2)[:, 4:]
     metrics = ("mse", "mae", "ssim", "psnr")
-    got = openstl_metrics(pred, true, metrics=metrics)
-    _assert_close(got, _reference(pred, true, metrics=metrics))
+    got = openstl_metrics(pred, true, metrics=_named(metrics, False))
+    _assert_close(got, _renamed(_reference(pred, true, metrics=metrics), False))
 
 
 def test_channel_names_groups():
@@ -183,8 +221,8 @@ def test_channel_names_groups():
 def test_clip_applies_to_quality_metrics_only():
     true = np.full((1, 1, 8, 8, 1), 0.5, "float32")
     pred = np.full_like(true, 1.5)
-    got = openstl_metrics(pred, true, metrics=("mae", "psnr"))
-    np.testing.assert_allclose(got["mae"], 64.0)  # unclipped, summed over the frame
+    got = openstl_metrics(pred, true, metrics=("frame_mae", "psnr"))
+    np.testing.assert_allclose(got["frame_mae"], 64.0)  # unclipped, frame sum
     np.testing.assert_allclose(
         got["psnr"], 20 * np.log10(1 / 0.5), rtol=1e-6
     )  # clipped to 1
@@ -259,11 +297,11 @@ def _masked_pair(shape, seed=0):
 @pytest.mark.parametrize("spatial_norm", [False, True])
 def test_masked_figures_match_reference(spatial_norm):
     pred, true, mask, valid = _masked_pair((2, 3, 16, 16, 2))
-    got = openstl_metrics(pred, true, mask=mask, metrics=ALL, spatial_norm=spatial_norm)
-    _assert_close(
-        got, _masked_reference(pred, true, valid, ALL, spatial_norm=spatial_norm)
-    )
-    assert list(got) == list(ALL)
+    names = _named(ALL, spatial_norm)
+    got = openstl_metrics(pred, true, mask=mask, metrics=names)
+    reference = _masked_reference(pred, true, valid, ALL, spatial_norm=spatial_norm)
+    _assert_close(got, _renamed(reference, spatial_norm))
+    assert list(got) == list(names)
 
 
 def test_masked_denormalised_and_channel_groups():
@@ -297,12 +335,9 @@ def test_predictions_at_invalid_pixels_change_nothing():
     pred, true, mask, valid = _masked_pair((2, 2, 16, 16, 1), seed=2)
     other = np.where(valid, pred, 123.0).astype("float32")
     for spatial_norm in (False, True):
-        first = openstl_metrics(
-            pred, true, mask=mask, metrics=ALL, spatial_norm=spatial_norm
-        )
-        assert first == openstl_metrics(
-            other, true, mask=mask, metrics=ALL, spatial_norm=spatial_norm
-        )
+        names = _named(ALL, spatial_norm)
+        first = openstl_metrics(pred, true, mask=mask, metrics=names)
+        assert first == openstl_metrics(other, true, mask=mask, metrics=names)
 
 
 def test_nan_targets_and_an_explicit_mask_give_the_same_figures():
@@ -310,10 +345,9 @@ def test_nan_targets_and_an_explicit_mask_give_the_same_figures():
     mask = np.random.default_rng(3).random(true.shape) > 0.2
     with_nan = np.where(mask, true, np.nan).astype("float32")
     for spatial_norm in (False, True):
-        by_mask = openstl_metrics(
-            pred, true, mask=mask, metrics=ALL, spatial_norm=spatial_norm
-        )
-        by_nan = openstl_metrics(pred, with_nan, metrics=ALL, spatial_norm=spatial_norm)
+        names = _named(ALL, spatial_norm)
+        by_mask = openstl_metrics(pred, true, mask=mask, metrics=names)
+        by_nan = openstl_metrics(pred, with_nan, metrics=names)
         _assert_close(by_mask, by_nan, rtol=1e-12)
 
 
@@ -329,15 +363,17 @@ def test_frames_without_valid_pixels_leave_the_quality_averages():
     pred, true = _pair((1, 3, 8, 8, 1), seed=5)
     mask = np.ones(true.shape, bool)
     mask[0, 1] = False  # the whole second frame is invalid
-    got = openstl_metrics(pred, true, mask=mask, metrics=("mse", "psnr"))
+    got = openstl_metrics(pred, true, mask=mask, metrics=("frame_mse", "psnr"))
     kept = [0, 2]
     expected = _reference(pred[:, kept], true[:, kept], metrics=("mse", "psnr"))
     np.testing.assert_allclose(got["psnr"], expected["psnr"], rtol=1e-6)
     # Per-frame sums average over all frames; the empty one adds 0.
-    np.testing.assert_allclose(got["mse"], expected["mse"] * 2 / 3, rtol=1e-6)
-    nothing = openstl_metrics(pred, true, mask=np.zeros_like(mask), metrics=ALL)
+    np.testing.assert_allclose(got["frame_mse"], expected["mse"] * 2 / 3, rtol=1e-6)
+    nothing = openstl_metrics(
+        pred, true, mask=np.zeros_like(mask), metrics=_named(ALL, False)
+    )
     assert all(np.isnan(nothing[key]) for key in ("psnr", "snr", "ssim"))
-    assert nothing["mse"] == 0.0
+    assert nothing["frame_mse"] == 0.0
 
 
 def test_mask_errors_name_the_problem():

@@ -27,15 +27,16 @@ def _stream(metric, pred, true, batch=2):
 
 
 CASES = [
-    (ForecastMSE, {}, "mse", {}),
-    (ForecastMAE, {}, "mae", {}),
-    (ForecastRMSE, {}, "rmse", {}),
-    (ForecastMSE, {"spatial_norm": True}, "mse", {"spatial_norm": True}),
+    (ForecastMSE, {}, "frame_mse", {}),
+    (ForecastMAE, {}, "frame_mae", {}),
+    (ForecastRMSE, {}, "frame_rmse", {}),
+    (ForecastMSE, {"spatial_norm": True}, "mse", {}),
+    (ForecastMAE, {"spatial_norm": True}, "mae", {}),
     (
         ForecastRMSE,
         {"spatial_norm": True, "mean": [280.0, 1.0], "std": [3.0, 2.0]},
         "rmse",
-        {"spatial_norm": True, "mean": [280.0, 1.0], "std": [3.0, 2.0]},
+        {"mean": [280.0, 1.0], "std": [3.0, 2.0]},
     ),
     (SSIM, {}, "ssim", {}),
     (SSIM, {"data_range": 2.0}, "ssim", {"ssim_data_range": 2.0}),
@@ -47,11 +48,12 @@ CASES = [
 def test_matches_openstl_metrics(cls, kwargs, key, reference_kwargs):
     pred, true = _pair((5, 3, 12, 14, 2))
     metric = cls(**kwargs)
+    assert metric.name == key  # named by what it computes
     got = _stream(metric, pred, true)
     expected = openstl_metrics(pred, true, metrics=(key,), **reference_kwargs)[key]
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     metric.reset_state()
-    assert float(metric.result()) == 0.0 or key == "rmse"
+    assert float(metric.result()) == 0.0 or key.endswith("rmse")
     clone = cls.from_config(metric.get_config())
     np.testing.assert_allclose(_stream(clone, pred, true), expected, rtol=1e-5)
 
@@ -68,7 +70,7 @@ def test_sample_weight_weights_sequences():
     pred, true = _pair((4, 2, 8, 8, 1), seed=2)
     metric = ForecastMSE()
     metric.update_state(true, pred, sample_weight=np.array([1.0, 1.0, 0.0, 0.0]))
-    expected = openstl_metrics(pred[:2], true[:2], metrics=("mse",))["mse"]
+    expected = openstl_metrics(pred[:2], true[:2])["frame_mse"]
     np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-5)
 
 
@@ -88,12 +90,15 @@ def test_usable_in_compile_and_saved_model(tmp_path):
     )
     pred, true = _pair((4, 2, 8, 8, 1))
     history = model.fit(pred, true, batch_size=2, epochs=1, verbose=0)
-    assert {"mse", "mae", "rmse", "ssim", "psnr"} <= set(history.history)
+    # Keras' "mse" beside the loss would be a per-element mean: OpenSTL's
+    # per-frame sum is logged as "frame_mse".
+    assert {"frame_mse", "frame_mae", "rmse", "ssim", "psnr"} <= set(history.history)
+    assert "mse" not in history.history
     scores = model.evaluate(pred, true, batch_size=4, verbose=0, return_dict=True)
     reference = openstl_metrics(
-        np.asarray(model.predict(pred, verbose=0)), true, metrics=("mse", "ssim")
+        np.asarray(model.predict(pred, verbose=0)), true, metrics=("frame_mse", "ssim")
     )
-    np.testing.assert_allclose(scores["mse"], reference["mse"], rtol=1e-4)
+    np.testing.assert_allclose(scores["frame_mse"], reference["frame_mse"], rtol=1e-4)
     np.testing.assert_allclose(scores["ssim"], reference["ssim"], rtol=1e-4)
     path = tmp_path / "model.keras"
     model.save(path)

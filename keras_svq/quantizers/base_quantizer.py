@@ -36,3 +36,19 @@ class Quantizer(keras.layers.Layer):
                 "`(..., D)` with D the vector dimension. Received: "
                 f"input_shape={tuple(input_shape)}"
             )
+
+    def _check_dim(self, inputs):
+        """Refuses an input whose last axis is not the `input_dim` built for.
+
+        For quantizers that set `self.input_dim` in `build()` (the vector
+        dimension D their weights were made for).
+        """
+        if len(inputs.shape) < 2:
+            self._check_input_rank(inputs.shape)
+        dim = inputs.shape[-1]
+        if dim is not None and dim != self.input_dim:
+            raise ValueError(
+                f"{self.__class__.__name__} '{self.name}' was built for vectors of "
+                f"dimension D={self.input_dim}, but the last axis of its input "
+                f"changed. Received: input_shape={tuple(inputs.shape)}"
+            )

@@ -86,17 +86,6 @@ class ProjectedQuantizer(Quantizer):
         self.built = True
 
     # ------------------------------------------------------------------ math
-    def _check_dim(self, inputs):
-        if len(inputs.shape) < 2:
-            self._check_input_rank(inputs.shape)
-        dim = inputs.shape[-1]
-        if dim is not None and dim != self.input_dim:
-            raise ValueError(
-                f"{self.__class__.__name__} '{self.name}' was built for vectors of "
-                f"dimension D={self.input_dim}, but the last axis of its input "
-                f"changed. Received: input_shape={tuple(inputs.shape)}"
-            )
-
     def _to_code_space(self, x):
         return self.project_in(x) if self.project_in is not None else x
 

@@ -13,6 +13,7 @@ from keras_svq.quantizers import get_quantizer
 from keras_svq.quantizers import quantizer_config_from_reference
 from keras_svq.testing import TestCase
 from keras_svq.testing import reference_path
+from keras_svq.testing import tiny_simvp_config
 
 FAMILY = ("vq", "rvq", "grvq", "mhvq", "fsq", "rfsq", "lfq", "rlfq")
 
@@ -153,17 +154,7 @@ class TestUseInModels(TestCase):
         if name == "vq":
             config.update(codebook_size=16, codebook_dim=4)
         model = zoo.SimVPBackbone(
-            input_length=4,
-            output_length=4,
-            height=16,
-            width=16,
-            channels=1,
-            spatial_hidden_dim=8,
-            temporal_hidden_dim=32,
-            num_spatial_layers=2,
-            num_temporal_layers=2,
-            mlp_ratio=4.0,
-            quantizer=config,
+            **tiny_simvp_config(temporal_hidden_dim=32, mlp_ratio=4.0, quantizer=config)
         )
         assert isinstance(model.quantizer, QUANTIZERS[name])
         model.compile(optimizer="adam", loss="mse")
@@ -185,3 +176,20 @@ class TestUseInModels(TestCase):
         assert isinstance(revived.quantizer, QUANTIZERS[name])
         self.assertAllClose(revived(x, training=False), expected, atol=1e-4, rtol=1e-4)
         assert ops.all(ops.isfinite(expected))
+
+
+@pytest.mark.parametrize("name", ["svq", "vq"])
+def test_the_vector_dimension_is_fixed_once_built(name):
+    # One check in the base class serves SVQ and the projected family.
+    config = {"name": name, "codebook_size": 8}
+    if name == "svq":
+        config["hidden_dim"] = 4
+    quantizer = get_quantizer(config)
+    quantizer(_x((2, 3, 6)))
+    cls = type(quantizer).__name__
+    with pytest.raises(
+        ValueError,
+        match=rf"{cls} '{quantizer.name}' was built for vectors of dimension D=6, "
+        r"but the last axis of its input changed. Received: input_shape=\(2, 3, 5\)",
+    ):
+        quantizer(_x((2, 3, 5)))

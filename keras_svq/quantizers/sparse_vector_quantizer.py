@@ -201,17 +201,6 @@ class SparseVectorQuantizer(Quantizer):
         self.built = True
 
     # ------------------------------------------------------------------ math
-    def _check_dim(self, inputs):
-        if len(inputs.shape) < 2:
-            self._check_input_rank(inputs.shape)
-        dim = inputs.shape[-1]
-        if dim is not None and dim != self.input_dim:
-            raise ValueError(
-                f"SparseVectorQuantizer '{self.name}' was built for vectors of "
-                f"dimension D={self.input_dim}, but the last axis of its input "
-                f"changed. Received: input_shape={tuple(inputs.shape)}"
-            )
-
     def _hidden(self, x):
         """The features the last dense layer reads: `act(x @ W1 + b1)`, or x."""
         if self.linear:

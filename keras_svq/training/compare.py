@@ -42,6 +42,9 @@ from keras_svq.io_utils import read_json
 from keras_svq.metrics.baselines import DEFAULT_BASELINES
 from keras_svq.metrics.seed_statistics import paired_t_test
 from keras_svq.metrics.seed_statistics import t_interval
+from keras_svq.progress import Progress
+from keras_svq.runs import Run
+from keras_svq.runs import RunLayout
 from keras_svq.training import config as config_lib
 from keras_svq.training import trainer
 
@@ -119,7 +122,7 @@ def _pending(specs, seeds, root):
     for spec in specs:
         for seed in seeds:
             run_dir = root / spec.slug / f"seed_{seed}"
-            layout = trainer.RunLayout(run_dir)
+            layout = RunLayout(run_dir)
             if trainer.is_finished_run(layout, _seed_config(spec, seed)):
                 logger.info("reusing the finished run %s", run_dir)
                 continue
@@ -216,8 +219,17 @@ def _train_all(specs, seeds, root, *, jobs, data_dir, verbose):
         failures = _train_in_workers(pending, jobs, data_dir)
     else:
         failures = []
-        for spec, seed, run_dir in pending:
-            print(f"== training {spec.name} seed {seed} -> {run_dir}", flush=True)
+        started = time.monotonic()
+        for done, (spec, seed, run_dir) in enumerate(pending):
+            eta = ""
+            if done:
+                left = (time.monotonic() - started) / done * (len(pending) - done)
+                eta = f", ETA {left / 60:.0f} min"
+            print(
+                f"== training {spec.name} seed {seed} ({done + 1}/{len(pending)}{eta})"
+                f" -> {run_dir}",
+                flush=True,
+            )
             try:
                 trainer.train(
                     _seed_config(spec, seed),
@@ -242,9 +254,9 @@ def _evaluation(spec, seed, run_dir, data_dir, baselines):
     """The run's `evaluation/metrics.json`, computed once."""
     from keras_svq.training import run_commands
 
-    layout = trainer.RunLayout(run_dir)
-    weights = trainer.default_weights(layout)
-    path = layout.evaluation / "metrics.json"
+    run = Run(run_dir, data_dir=data_dir)
+    weights = run.weights
+    path = run.layout.evaluation / "metrics.json"
     if path.exists() and path.stat().st_mtime >= weights.stat().st_mtime:
         metrics = read_json(path)
         if "test_fingerprint" in metrics and set(baselines) <= set(
@@ -253,12 +265,7 @@ def _evaluation(spec, seed, run_dir, data_dir, baselines):
             return metrics
     logger.info("evaluating %s seed %s", spec.name, seed)
     return run_commands.evaluate(
-        _seed_config(spec, seed),
-        weights,
-        layout.evaluation,
-        data_dir=data_dir,
-        num_plots=0,
-        baselines=baselines,
+        run, run.layout.evaluation, num_plots=0, baselines=baselines, progress=False
     )
 
 
@@ -626,15 +633,12 @@ def run_compare(
     _check_output_dir(root, specs, allowed_files)
     root.mkdir(parents=True, exist_ok=True)
     _train_all(specs, seeds, root, jobs=jobs, data_dir=data_dir, verbose=verbose)
-    evaluations = {
-        spec.name: {
-            seed: _evaluation(
-                spec, seed, root / spec.slug / f"seed_{seed}", data_dir, baselines
-            )
-            for seed in seeds
-        }
-        for spec in specs
-    }
+    evaluations = {spec.name: {} for spec in specs}
+    pairs = [(spec, seed) for spec in specs for seed in seeds]
+    for spec, seed in Progress.track(pairs, "compare: evaluate", unit="run"):
+        evaluations[spec.name][seed] = _evaluation(
+            spec, seed, root / spec.slug / f"seed_{seed}", data_dir, baselines
+        )
     _check_same_test_split(evaluations, specs)
     comparison = summarize(evaluations, specs, seeds)
     atomic_write_json(root / "comparison.json", comparison)

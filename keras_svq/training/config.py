@@ -4,7 +4,7 @@ An experiment file has four sections, and optionally a `reference`:
 
 ```yaml
 reference: weather_t2m_5_625/SimVP_gSTA   # optional: the official config it reproduces
-backbone: SimVPBackbone      # a name from `keras_svq.training.config.BACKBONES`
+backbone: SimVPBackbone      # a registered name (`zoo.registry.available_backbones()`)
 data:                        # exactly one source key, then that loader's arguments
   sample: era5_t2m_uk        #   sample: keras_svq.data.load_sample(name, ...)
   input_length: 12           #   dataset: keras_svq.data.load_dataset(name, data_dir=...)
@@ -33,11 +33,10 @@ import copy
 import difflib
 import inspect
 import math
-import pathlib
-import re
 
 import yaml
 
+from keras_svq import io_utils
 from keras_svq.io_utils import UserError
 
 SECTIONS = ("backbone", "data", "model", "training")
@@ -49,32 +48,15 @@ DATA_SOURCES = ("sample", "dataset", "array")
 DATA_EXTRA_KEYS = ("crop",)
 
 
-def _backbone_registry():
-    """Backbone classes by name: every `*Backbone` class the `zoo` package exports.
-
-    Imported lazily (zoo pulls in every model). A new backbone becomes usable
-    in configs by being exported from `zoo/__init__.py`.
-    """
-    import zoo
-
-    return {
-        name: obj
-        for name in dir(zoo)
-        if name.endswith("Backbone") and isinstance(obj := getattr(zoo, name), type)
-    }
-
-
 def get_backbone_class(name):
-    registry = _backbone_registry()
-    if name not in registry:
-        close = difflib.get_close_matches(str(name), list(registry), n=3)
-        hint = (
-            f"did you mean {', '.join(close)}?"
-            if close
-            else f"known: {', '.join(sorted(registry))}"
-        )
-        raise UserError(f"Unknown backbone {name!r}; {hint}")
-    return registry[name]
+    """The backbone class a config's `backbone` key names (see `zoo.registry`).
+
+    `zoo` is imported here, on first use, not when this module is: the zoo's
+    presets read configs, and `keras_svq` never imports `zoo` at import time.
+    """
+    from zoo.registry import get_backbone_class as lookup
+
+    return lookup(name)
 
 
 class TrainingConfig:
@@ -117,9 +99,12 @@ class TrainingConfig:
         validation_steps: int or None. Cap on validation steps. Defaults to None.
         codebook_diagnostics: bool. Log SVQ codebook usage each epoch when the
             model has an SVQ. Defaults to True.
-        scheduled_sampling: dict or None. The `ScheduledSamplingModel`
-            arguments (`sampling_start_value`, ...) a recurrent backbone's
-            official config trains with; None trains without. Defaults to None.
+        scheduled_sampling: dict or None. The arguments of the backbone's
+            scheduled-sampling wrapper (`ScheduledSamplingModel`:
+            `sampling_start_value`, ...) a recurrent backbone's official
+            config trains with; None trains without. The backbone checks the
+            keys (`validate`) and chooses the wrapper (`training_model`), so
+            a backbone without one refuses the section. Defaults to None.
     """
 
     def __init__(
@@ -174,8 +159,8 @@ class TrainingConfig:
         self.steps_per_epoch = steps_per_epoch
         self.validation_steps = validation_steps
         self.codebook_diagnostics = bool(codebook_diagnostics)
-        if scheduled_sampling is not None:
-            _check_scheduled_sampling(scheduled_sampling)
+        # Its keys are checked by the backbone (`validate`), which chooses
+        # whether and how it trains with scheduled sampling.
         self.scheduled_sampling = scheduled_sampling
 
     def get_config(self):
@@ -309,61 +294,22 @@ def check_by_default(section_name, fn, values, int_keys=()):
             _Kind("number").check(name, value)
 
 
-def _check_scheduled_sampling(section):
-    from zoo.recurrent import ScheduledSamplingModel
-
-    if not isinstance(section, dict):
-        raise UserError(
-            "training.scheduled_sampling must be a mapping or null. "
-            f"Received: {section!r}"
-        )
-    keys, _ = _signature_keys(
-        ScheduledSamplingModel.__init__, skip=("self", "backbone")
-    )
-    for key in section:
-        if key not in keys:
-            raise _unknown_key_error("training.scheduled_sampling", key, keys)
-
-
 # ----------------------------------------------------------------- reading
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML 1.1 reads `1e-3` as a string; read it as the float everyone means."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+][0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
-
-
-def yaml_load(text):
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+# Kept here for the code that imports them from this module.
+yaml_load = io_utils.yaml_load
+dump_yaml = io_utils.yaml_dump
+_Loader = io_utils.YamlLoader
 
 
 def load_yaml(path):
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise UserError(f"Config file not found: {path}")
-    try:
-        config = yaml_load(path.read_text())
-    except yaml.YAMLError as e:
-        reason = " ".join(str(e).split())
-        raise UserError(f"{path} is not valid YAML: {reason}") from None
-    if not isinstance(config, dict):
-        raise UserError(
-            f"{path} must hold a mapping with the sections {', '.join(SECTIONS)}"
-        )
-    return config
+    """The mapping of an experiment file; a `UserError` names what is wrong."""
+    return io_utils.read_yaml(
+        path,
+        what="Config file",
+        expected=f"a mapping with the sections {', '.join(SECTIONS)}",
+    )
 
 
 def parse_set(items):
@@ -591,6 +537,8 @@ def validate(config, *, require_training=True):
     training = config.get("training") or {}
     if require_training:
         training_config(training)
+    if isinstance(training, dict):
+        backbone.check_scheduled_sampling(training.get("scheduled_sampling"))
     return config
 
 
@@ -611,11 +559,7 @@ def resolve(config, overrides=()):
     defaults, so the copy saved with a run shows every value that was used.
     """
     config = apply_overrides(config, overrides)
-    validate(config)
+    validate(config, require_training=False)  # the training section: just below
     config = copy.deepcopy(config)
     config["training"] = training_config(config.get("training") or {}).get_config()
     return config
-
-
-def dump_yaml(config):
-    return yaml.safe_dump(config, sort_keys=False, default_flow_style=None)

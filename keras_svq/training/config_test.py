@@ -91,3 +91,35 @@ def test_reference_is_the_only_top_level_extra():
         config_lib.validate({**_config(), "reference": 3})
     with pytest.raises(UserError, match="Unknown config section 'notes'"):
         config_lib.validate({**_config(), "notes": "x"})
+
+
+def test_unknown_backbone_lists_the_registered_ones():
+    config = _config()
+    config["backbone"] = "Backbone"  # the abstract base is not a choice
+    with pytest.raises(UserError) as info:
+        config_lib.resolve(config)
+    message = str(info.value)
+    assert message.startswith("Unknown backbone 'Backbone'.")
+    assert "Known backbones: ConvLSTMBackbone, " in message
+    assert "SimVPBackbone" in message
+
+
+def test_yaml_helpers_are_the_io_utils_ones():
+    from keras_svq import io_utils
+
+    # Kept importable from here for older code.
+    assert config_lib.yaml_load is io_utils.yaml_load
+    assert config_lib.dump_yaml is io_utils.yaml_dump
+    assert config_lib.yaml_load("lr: 1e-3") == {"lr": 1e-3}
+
+
+def test_load_yaml_names_what_is_wrong(tmp_path):
+    with pytest.raises(UserError, match="Config file not found: "):
+        config_lib.load_yaml(tmp_path / "nope.yaml")
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(UserError, match="must hold a mapping with the sections"):
+        config_lib.load_yaml(path)
+    path.write_text("a: [1\n")
+    with pytest.raises(UserError, match="is not valid YAML"):
+        config_lib.load_yaml(path)

@@ -41,10 +41,10 @@ import time
 
 from keras_svq.io_utils import atomic_write_json
 from keras_svq.io_utils import read_json
+from keras_svq.runs import Run
 from keras_svq.training import compare
 from keras_svq.training import config as config_lib
 from keras_svq.training import run_commands
-from keras_svq.training import trainer
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,8 @@ def _write_plots(root, specs, seed, results):
     from keras_svq.viz.geo import sample_coordinates
     from keras_svq.viz.geo import sample_land_mask
 
-    bundle = trainer.build_data(specs[0].config)
+    runs = [Run(root / spec.slug / f"seed_{seed}") for spec in specs]
+    bundle = runs[0].load_data()
     x, y = bundle.arrays("test")
     inputs, truth = bundle.normalizer.denormalize(x), bundle.normalizer.denormalize(y)
     example = len(x) // 2
@@ -220,9 +221,8 @@ def _write_plots(root, specs, seed, results):
     coordinates = sample_coordinates("era5_t2m_uk", crop=crop) or {}
     land_mask = sample_land_mask("era5_t2m_uk", crop=crop)
     histories = {}
-    for spec in specs:
-        layout = trainer.RunLayout(root / spec.slug / f"seed_{seed}")
-        model = trainer.load_trained_model(spec.config, trainer.default_weights(layout))
+    for spec, run in zip(specs, runs):
+        model = run.load_model()
         pred = bundle.normalizer.denormalize(
             run_commands.predict_arrays(model, x[example : example + 1], batch_size=1)
         )
@@ -238,7 +238,7 @@ def _write_plots(root, specs, seed, results):
             **coordinates,
         )
         save_figure(figure, root / f"forecast_{spec.slug}.png")
-        histories[spec.name] = read_json(layout.logs / "history.json")
+        histories[spec.name] = read_json(run.layout.logs / "history.json")
     save_figure(plot_training_history(histories), root / "training_curves.png")
     figure = plot_skill_scores(
         {name: r["skill"] for name, r in results["models"].items()},

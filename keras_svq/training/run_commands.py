@@ -1,4 +1,13 @@
-"""What `evaluate`, `predict` and `export` do with a run folder."""
+"""What `evaluate`, `predict` and `export` do with a run (`keras_svq.runs.Run`).
+
+The library side of `keras-svq evaluate|predict|export` (the argument
+parsing is in `keras_svq.commands`): `evaluate(run, output_dir)` scores a
+trained model on the test split beside the baselines and writes
+`metrics.json`; `predict(run, input, output)` forecasts raw windows in
+physical units; `export(run, output_dir)` writes a SavedModel or an ONNX
+model. Each takes a `Run` (or a run folder path) and loads its data and
+model once, through the `Run`.
+"""
 
 import hashlib
 import logging
@@ -15,8 +24,9 @@ from keras_svq.io_utils import atomic_write_json
 from keras_svq.io_utils import remove_litter
 from keras_svq.metrics.baselines import DEFAULT_BASELINES
 from keras_svq.metrics.baselines import build_baselines
+from keras_svq.progress import Progress
+from keras_svq.runs import Run
 from keras_svq.training import config as config_lib
-from keras_svq.training import trainer
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +65,47 @@ def _fmt(value):
     return str(value)
 
 
-def predict_arrays(model, x, batch_size=16):
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), "float32")
+def predict_arrays(model, x, batch_size=16, progress=None):
+    """`model`'s forecasts of the arrays `x`, as float32.
+
+    With `progress` (a stage label), batch by batch under a `Progress` bar.
+    """
+    if progress is None:
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), "float32")
+    starts = range(0, len(x), batch_size)
+    outputs = [
+        np.asarray(model.predict_on_batch(x[i : i + batch_size]), "float32")
+        for i in Progress.track(starts, progress, unit="batch")
+    ]
+    return np.concatenate(outputs)
+
+
+def as_run(run, *, weights=None, data_dir=None):
+    """`run` itself when it is a `Run`, else the `Run` of the folder `run`."""
+    if isinstance(run, Run):
+        return run
+    return Run(run, weights=weights, data_dir=data_dir)
+
+
+def _num_batches(dataset):
+    """The dataset's number of batches, or None when unknown."""
+    try:
+        count = int(dataset.cardinality())
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return count if count >= 0 else None
+
+
+class _CountingModel:
+    """A model whose `predict_on_batch` also advances a progress bar."""
+
+    def __init__(self, model, bar):
+        self.model, self.bar = model, bar
+
+    def predict_on_batch(self, x):
+        pred = self.model.predict_on_batch(x)
+        self.bar.update()
+        return pred
 
 
 # ------------------------------------------------------------- evaluate
@@ -151,13 +200,12 @@ def skill_scores(errors, reference):
 
 
 def evaluate(
-    config,
-    weights,
+    run,
     output_dir,
     *,
-    data_dir=None,
     num_plots=3,
     baselines=DEFAULT_BASELINES,
+    progress=True,
 ):
     """Test-split metrics (reference set + physical per-lead errors) and plots.
 
@@ -176,45 +224,108 @@ def evaluate(
 
     Writes `metrics.json`, `skill_score.png` and `example_<i>.png` into
     `output_dir`; returns the metrics dict.
+
+    Args:
+        run: `keras_svq.runs.Run` (a run folder, or `Run.from_config(config,
+            weights)`) or a run folder path. Its data and model are loaded
+            through it, so a caller that plots afterwards reuses them.
+        output_dir: path. Where `metrics.json` and the figures go.
+        num_plots: int. Example figures written. Defaults to 3.
+        baselines: names from `keras_svq.metrics.baselines.BASELINES`.
+            Defaults to persistence and climatology.
+        progress: bool. A progress bar over the test batches (two passes:
+            the reference metrics, then the physical errors). Defaults to True.
     """
+    run = as_run(run)
+    config, weights = run.config, run.weights
     output_dir = pathlib.Path(output_dir)
-    bundle = trainer.build_data(config, data_dir=data_dir)
-    model = trainer.load_trained_model(config, weights)
-    results = {"weights": str(weights), "dataset": getattr(bundle.info, "name", None)}
-    results["reference"] = _jsonable(_reference_metrics(model, bundle))
-    norm = bundle.normalizer
-    latitudes = bundle.coords.get("lat")
+    bundle = run.load_data()
+    model = run.load_model()
     try:
         fitted = build_baselines(bundle.splits, baselines, crop=bundle.crop)
     except (ImportError, ValueError) as e:
         raise UserError(str(e)) from None
+    batches = _num_batches(bundle.test)
+    with Progress(
+        "evaluate",
+        None if batches is None else 2 * batches,
+        unit="batch",
+        enabled=progress,
+    ) as bar:
+        results, examples = _score(model, bundle, fitted, num_plots, bar)
+    results = {"weights": str(weights), **results}
+    results["params"] = int(model.count_params())
+    output_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(output_dir / "metrics.json", _jsonable(results))
+    _write_evaluation_plots(config, bundle, results, examples, output_dir, num_plots)
+    return results
+
+
+def _score(model, bundle, fitted, num_plots, bar):
+    """Both passes over the test split: reference metrics, then physical errors."""
+    results = {"dataset": getattr(bundle.info, "name", None)}
+    bar.update(0, note="reference metrics")
+    results["reference"] = _jsonable(
+        _reference_metrics(_CountingModel(model, bar), bundle)
+    )
+    bar.update(0, note="physical errors")
+    norm = bundle.normalizer
+    latitudes = bundle.coords.get("lat")
     scores = _Scores(bundle.output_length, latitudes, fitted)
-    # Streamed batch by batch: a full benchmark's test split need not fit in memory.
-    examples, seen = [], 0
+    # Streamed batch by batch: a full benchmark's test split need not fit in
+    # memory. Per-window errors and dropout flags pick the example windows
+    # (`keras_svq.viz.example_choice`), gathered in a second, short pass.
+    from keras_svq.viz.example_choice import choose_examples
+    from keras_svq.viz.example_choice import flag_dropout_windows
+    from keras_svq.viz.example_choice import window_errors
+
+    errors, dropouts, seen = [], [], 0
     for x, y in bundle.test:
         x, y = np.asarray(x), np.asarray(y)
         pred = np.asarray(model.predict_on_batch(x), "float32")
+        bar.update()
         scores.add(norm, x, y, pred, np.arange(seen, seen + len(x)))
-        for i in range(len(x)):
-            if (
-                len(examples) < num_plots and (seen + i) % 7 == 0
-            ):  # spread over the split
-                examples.append(
-                    (
-                        seen + i,
-                        norm.denormalize(x[i]),
-                        norm.denormalize(y[i]),
-                        norm.denormalize(pred[i]),
-                    )
-                )
+        truth = norm.denormalize(y)
+        errors.append(window_errors(norm.denormalize(pred), truth))
+        dropouts.append(flag_dropout_windows(norm.denormalize(x), truth))
         seen += len(x)
+    examples = []
+    if num_plots and seen:
+        chosen = choose_examples(
+            np.concatenate(errors), num_plots, exclude=np.concatenate(dropouts)
+        )
+        examples = _gather_examples(model, bundle, sorted(int(i) for i in chosen))
     results.update(scores.results())
     results["latitude_weighted"] = latitudes is not None
     results["units"] = list(getattr(bundle.info, "units", ()))
     results["num_test_examples"] = int(seen)
-    results["params"] = int(model.count_params())
-    output_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(output_dir / "metrics.json", _jsonable(results))
+    return results, examples
+
+
+def _gather_examples(model, bundle, indices):
+    """(index, inputs, truth, forecast) in physical units for test windows `indices`."""
+    norm, wanted, examples, seen = bundle.normalizer, set(indices), [], 0
+    for x, y in bundle.test:
+        batch = [i for i in range(len(x)) if seen + i in wanted]
+        if batch:
+            x, y = np.asarray(x), np.asarray(y)
+            pred = np.asarray(model.predict_on_batch(x), "float32")
+            examples += [
+                (
+                    seen + i,
+                    norm.denormalize(x[i]),
+                    norm.denormalize(y[i]),
+                    norm.denormalize(pred[i]),
+                )
+                for i in batch
+            ]
+        seen += len(x)
+        if seen > max(wanted):
+            break
+    return examples
+
+
+def _write_evaluation_plots(config, bundle, results, examples, output_dir, num_plots):
     if num_plots:
         from keras_svq.viz import plot_skill_scores
         from keras_svq.viz import save_figure
@@ -223,23 +334,24 @@ def evaluate(
             {config["backbone"]: results["skill"]},
             time_step=getattr(bundle.info, "time_step", ""),
             title="MSE skill score on the test split (above 0: beats the baseline)",
+            num_examples=results["num_test_examples"],
         )
         save_figure(figure, output_dir / "skill_score.png")
     if examples:
         from keras_svq.viz import plot_forecast_panels
         from keras_svq.viz import save_figure
 
-        units = ", ".join(results["units"])
+        variables = list(getattr(bundle.info, "variables", ())) or None
         for i, x_i, true_i, pred_i in examples:
             figure = plot_forecast_panels(
                 x_i,
                 true_i,
                 pred_i,
-                units=units,
+                units=results["units"] or "",
+                variable=variables or "",
                 title=f"{config['backbone']} test example {i}",
             )
             save_figure(figure, output_dir / f"example_{i}.png")
-    return results
 
 
 def _jsonable(obj):
@@ -379,7 +491,7 @@ def _read_input(path):
 
 
 def predict(
-    run_dir,
+    run,
     input_path,
     output_path,
     *,
@@ -399,19 +511,20 @@ def predict(
     padded pixels, outside the crop). Windows already on the model's grid are
     accepted too. `processed_grid=True` returns the model's grid instead;
     `fill_value` replaces NaN over pixels without a valid forecast.
+
+    `run` is a `keras_svq.runs.Run` or a run folder path; `weights` (a
+    checkpoint, default the run's best) applies to a path only.
     """
-    layout, config, info = trainer.load_run(run_dir)
+    run = as_run(run, weights=weights)
+    info = run.info
     output_path = pathlib.Path(output_path)
     if output_path.exists() and not overwrite:
         raise UserError(f"{output_path} exists; pass --overwrite or another --output")
     if output_path.suffix not in (".npz", ".nc"):
         raise UserError(f"--output must end in .npz or .nc. Received: {output_path}")
     x, coords = _read_input(input_path)
-    model = trainer.load_trained_model(
-        config, weights or trainer.default_weights(layout)
-    )
-    transform = trainer.forecast_transform(layout, info)
-    transform.fill_value = fill_value
+    model = run.load_model()
+    transform = run.forecast_transform(fill_value)
     expected = tuple(int(s) for s in model.inputs[0].shape[1:])
     if x.ndim == len(expected):
         x = x[None]
@@ -435,7 +548,7 @@ def predict(
     except ValueError as e:
         raise UserError(f"{input_path}: {e}") from None
     if len(model_input):
-        outputs = predict_arrays(model, model_input, batch_size)
+        outputs = predict_arrays(model, model_input, batch_size, progress="predict")
     else:  # N = 0: an empty forecast, as the SavedModel gives
         outputs = np.zeros((0, *model.outputs[0].shape[1:]), "float32")
     forecast = transform.finish(outputs, processed_grid=processed_grid or processed)
@@ -509,7 +622,7 @@ EXPORT_FORMATS = ("saved_model", "onnx")
 
 
 def export(
-    run_dir,
+    run,
     output_dir,
     *,
     weights=None,
@@ -517,7 +630,11 @@ def export(
     fill_value=None,
     format="saved_model",
 ):
-    """Writes a run's model as a SavedModel folder, or `model.onnx` + `signature.json`."""
+    """Writes a run's model as a SavedModel folder, or `model.onnx` + `signature.json`.
+
+    `run` is a `keras_svq.runs.Run` or a run folder path; `weights` (a
+    checkpoint, default the run's best) applies to a path only.
+    """
     import keras
 
     if format not in EXPORT_FORMATS:
@@ -537,7 +654,7 @@ def export(
 
         require_onnx()
 
-    layout, config, info = trainer.load_run(run_dir)
+    run = as_run(run, weights=weights)
     output_dir = pathlib.Path(output_dir)
     lock = FolderLock.for_target(
         output_dir, f"export folder {output_dir}", hint=", or choose another --output"
@@ -551,21 +668,28 @@ def export(
             )
         # What a killed export left (its temporary folder) goes first.
         remove_litter(output_dir.parent, target=output_dir.name)
-        model = trainer.load_trained_model(
-            config, weights or trainer.default_weights(layout)
-        )
-        transform = trainer.forecast_transform(layout, info)
-        transform.fill_value = fill_value
-        description = {
-            "run": str(layout.root),
-            "backbone": config["backbone"],
-            "dataset": info.get("dataset", {}).get("name"),
-        }
-        if format == "onnx":
-            return _export_onnx_folder(model, output_dir, transform, description)
-        return export_saved_model(
-            model, output_dir, transform=transform, description=description
-        )
+        with Progress("export", 2) as bar:
+            bar.update(0, note="loading the model")
+            model = run.load_model()
+            transform = run.forecast_transform(fill_value)
+            description = {
+                "run": str(run.root),
+                "backbone": run.config["backbone"],
+                "dataset": run.info.get("dataset", {}).get("name"),
+            }
+            bar.update(
+                note=f"writing the {'ONNX model' if format == 'onnx' else 'SavedModel'}"
+            )
+            if format == "onnx":
+                document = _export_onnx_folder(
+                    model, output_dir, transform, description
+                )
+            else:
+                document = export_saved_model(
+                    model, output_dir, transform=transform, description=description
+                )
+            bar.update(note="")
+        return document
 
 
 def _export_onnx_folder(model, output_dir, transform, description):

@@ -1,16 +1,24 @@
 """The fit glue: experiment config -> data, model, callbacks -> a run folder.
 
-Run folder layout (everything written atomically):
+`train` is a short sequence of steps, each a function here that can be
+called (and tested) alone: `seed_everything`, `set_precision`, `build_data`,
+`build_training_model`, `steps_per_epoch`, `compile_model`, `open_run`,
+`record_start`, `make_callbacks`, `resume_state`, `fit_datasets`, `fit` and
+`finish_run`. Reading a run folder back is `keras_svq.runs`.
+
+Run folder layout (every file but the logs written atomically):
 
 ```
 RUN/
   config.yaml                 the resolved experiment (defaults filled in)
   run.json                    status, versions, normaliser, dataset facts, results
+  data_masks.npz              the static masks, when some pixels are invalid
   checkpoints/best.weights.h5 lowest validation loss
   checkpoints/final.weights.h5 after the last epoch
   model.keras                 the backbone with the best weights (`keras.saving.load_model`)
   backup/                     resumable state (deleted when the run finishes)
-  logs/history.csv|json       one row per epoch; logs/train.log
+  logs/history.csv|json       one row per epoch; logs/train.log (appended)
+  logs/tensorboard/           TensorBoard events, with the `tensorboard` package
   evaluation/                 written by `keras-svq evaluate`
 ```
 
@@ -29,8 +37,11 @@ checking that the data are those the run started on (`data_fingerprint`)
 and removing what interrupted writes left behind.
 """
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
+import importlib.util
 import logging
 import math
 import os
@@ -54,6 +65,18 @@ from keras_svq.io_utils import make_dirs
 from keras_svq.io_utils import os_errors
 from keras_svq.io_utils import read_json
 from keras_svq.io_utils import remove_litter
+
+# The run-folder read side lives in `keras_svq.runs`; re-exported here so
+# that existing imports keep working.
+from keras_svq.runs import CONFIG_FILE  # noqa: F401
+from keras_svq.runs import MASKS_FILE  # noqa: F401
+from keras_svq.runs import MODEL_FILE  # noqa: F401
+from keras_svq.runs import RUN_FILE  # noqa: F401
+from keras_svq.runs import RunLayout
+from keras_svq.runs import default_weights  # noqa: F401
+from keras_svq.runs import forecast_transform  # noqa: F401
+from keras_svq.runs import load_run  # noqa: F401
+from keras_svq.runs import normalizer_from_info  # noqa: F401
 from keras_svq.training import config as config_lib
 from keras_svq.training import data_fingerprint
 from keras_svq.training.callbacks import BestCheckpoint
@@ -70,14 +93,6 @@ from keras_svq.training.schedules import get_schedule
 
 logger = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.yaml"
-RUN_FILE = "run.json"
-# The run's static masks (`input_mask` on the raw grid, `valid_mask` on the
-# model grid) for predict and export; absent when every pixel is valid.
-MASKS_FILE = "data_masks.npz"
-# The trained backbone (best weights) as a `.keras` file: loads with
-# `keras.saving.load_model` after `import keras_svq`, on any backend.
-MODEL_FILE = "model.keras"
 # Set (to anything) to keep a non-chief worker's scratch folder after the run,
 # e.g. to compare its weights with the chief's.
 KEEP_WORKER_DIR = "KERAS_SVQ_KEEP_WORKER_DIR"
@@ -85,25 +100,6 @@ KEEP_WORKER_DIR = "KERAS_SVQ_KEEP_WORKER_DIR"
 
 class RunFailed(Exception):
     """Training ran but did not succeed (e.g. the loss became NaN)."""
-
-
-@dataclasses.dataclass
-class RunLayout:
-    root: pathlib.Path
-
-    def __post_init__(self):
-        self.root = pathlib.Path(self.root)
-
-    config = property(lambda self: self.root / CONFIG_FILE)
-    run = property(lambda self: self.root / RUN_FILE)
-    checkpoints = property(lambda self: self.root / "checkpoints")
-    best = property(lambda self: self.root / "checkpoints" / "best.weights.h5")
-    final = property(lambda self: self.root / "checkpoints" / "final.weights.h5")
-    model_file = property(lambda self: self.root / MODEL_FILE)
-    backup = property(lambda self: self.root / "backup")
-    logs = property(lambda self: self.root / "logs")
-    masks = property(lambda self: self.root / MASKS_FILE)
-    evaluation = property(lambda self: self.root / "evaluation")
 
 
 # ------------------------------------------------------------------ data
@@ -422,8 +418,16 @@ def train(
     strategy=None,
     verbose=1,
     allow_data_change=False,
+    training=None,
+    callbacks=None,
+    metrics=None,
 ):
     """Fits the experiment `config` (already resolved) into `output_dir`.
+
+    The steps, each a function of this module: `seed_everything`,
+    `set_precision`, `build_data`, `build_training_model`, `compile_model`,
+    `open_run` / `record_start`, `make_callbacks`, `resume_state`,
+    `fit_datasets`, `fit` and `finish_run`, all under the run folder's lock.
 
     Args:
         config: dict. A resolved experiment (`config.resolve`).
@@ -433,6 +437,20 @@ def train(
         verbose: int. Keras progress-bar verbosity.
         allow_data_change: bool. Resume even though the data files or the
             fitted normaliser differ from those the run started with.
+        training: `TrainingConfig` or None. `config["training"]` already
+            built by the caller (so it is built once); None builds it here.
+        callbacks: list of `keras.callbacks.Callback` or None. Added to the
+            run's own, which run in this order: the SVQ codebook diagnostics,
+            these callbacks, then `NaNGuard`, `BestCheckpoint`, early
+            stopping, `HistoryWriter`, TensorBoard and `RunBackup` (last). So
+            what they add to the epoch logs is written to `logs/history.csv`
+            and TensorBoard. Their own state is not in the backup: a resumed
+            run starts them afresh.
+        metrics: list of metric names or `keras.metrics.Metric`s, or None.
+            Compiled beside the loss, logged as `<name>` and `val_<name>`
+            (e.g. `keras_svq.metrics.ForecastMSE(spatial_norm=True)` logs a
+            per-element `mse`). Under a `strategy`, create metric objects in
+            its `scope()`.
 
     Returns:
         dict: the run summary also stored in `run.json`.
@@ -445,6 +463,8 @@ def train(
     import tensorflow as tf
 
     strategy = strategy or tf.distribute.get_strategy()
+    if training is None:
+        training = config_lib.training_config(config["training"])
     run_dir = pathlib.Path(output_dir)
     output_dir = _worker_output_dir(strategy, run_dir)
     is_chief = output_dir == run_dir
@@ -461,7 +481,15 @@ def train(
     with lock:
         remove_litter(layout.root, recursive=True)
         summary = _train_locked(
-            config, layout, data_dir, strategy, verbose, allow_data_change
+            config,
+            layout,
+            training=training,
+            data_dir=data_dir,
+            strategy=strategy,
+            verbose=verbose,
+            allow_data_change=allow_data_change,
+            callbacks=callbacks,
+            metrics=metrics,
         )
     if not is_chief and not os.environ.get(KEEP_WORKER_DIR):
         # Finished: the scratch copy has served its purpose.
@@ -491,13 +519,20 @@ def _check_same_data(layout, fingerprint, allow_data_change):
     logger.warning("resuming %s on changed data: %s", layout.root, what)
 
 
-def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change):
-    import tensorflow as tf
-
+def _train_locked(
+    config,
+    layout,
+    *,
+    training,
+    data_dir,
+    strategy,
+    verbose,
+    allow_data_change,
+    callbacks,
+    metrics,
+):
     from keras_svq.training.strategy import is_multi_worker
-    from keras_svq.version import __version__
 
-    training = config_lib.training_config(config["training"])
     if data_dir is not None and "dataset" in config["data"]:
         config = dict(
             config,
@@ -512,11 +547,80 @@ def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change
     fingerprint = data_fingerprint.fingerprint(config["data"], bundle.normalizer)
     if resume:
         _check_same_data(layout, fingerprint, allow_data_change)
-    with strategy.scope():
+    model, fitted = build_training_model(config, training, bundle, strategy=strategy)
+    steps = steps_per_epoch(bundle.train, training)
+    compile_model(fitted, training, steps, metrics=metrics, strategy=strategy)
+    handler = open_run(layout, config)
+    try:
+        record_start(layout, config, bundle, fingerprint, strategy)
+        multi_worker = is_multi_worker(strategy)
+        run_callbacks = make_callbacks(
+            layout,
+            training,
+            model,
+            bundle.val,
+            multi_worker=multi_worker,
+            extra=callbacks,
+        )
+        initial_epoch = resume_state(
+            run_callbacks.backup,
+            fitted,
+            strategy,
+            resume=resume,
+            multi_worker=multi_worker,
+        )
+        if resume:
+            logger.info("resuming %s at epoch %d", layout.root, initial_epoch)
+        train_ds, val_ds = fit_datasets(
+            bundle,
+            training,
+            steps,
+            initial_epoch,
+            # Scheduled sampling reads the future frames.
+            pack=type(fitted).pack if fitted is not model else None,
+        )
+        elapsed = fit(
+            fitted,
+            train_ds,
+            val_ds,
+            layout=layout,
+            epochs=training.epochs,
+            steps=steps,
+            initial_epoch=initial_epoch,
+            callbacks=run_callbacks.callbacks,
+            verbose=verbose,
+        )
+        return finish_run(
+            layout,
+            config,
+            fitted,
+            run_callbacks,
+            epochs=training.epochs,
+            initial_epoch=initial_epoch,
+            elapsed=elapsed,
+        )
+    finally:
+        logging.getLogger("keras_svq").removeHandler(handler)
+        handler.close()
+
+
+def build_training_model(config, training, bundle, *, strategy=None):
+    """The backbone and what `fit` trains, in `strategy`'s scope.
+
+    What `fit` trains, checkpoints and resumes is the backbone, or its
+    scheduled-sampling wrapper (whose weights are the backbone's plus the
+    sampling step); evaluation and export use the backbone.
+
+    Returns:
+        `(model, fitted)`: the backbone and the model to fit (the same object
+        without scheduled sampling).
+
+    Raises:
+        UserError: the model's arguments are wrong or its input shape does
+            not match the data's.
+    """
+    with _scope(strategy):
         model = build_model(config)
-        # What `fit` trains, checkpoints and resumes: the backbone, or its
-        # scheduled-sampling wrapper (whose weights are the backbone's plus
-        # the sampling step); evaluation and export use the backbone.
         if hasattr(model, "set_output_normalization"):
             # Physical bounds (`model.output_constraint`, `model.clip`) in model space.
             model.set_output_normalization(
@@ -524,161 +628,293 @@ def _train_locked(config, layout, data_dir, strategy, verbose, allow_data_change
             )
         fitted = _fitted_model(model, training.scheduled_sampling)
     _check_shapes(model, bundle)
-    steps = _cardinality(bundle.train)
+    return model, fitted
+
+
+def steps_per_epoch(train_ds, training):
+    """Training steps per epoch: the split's batches, capped by `training.steps_per_epoch`."""
+    steps = _cardinality(train_ds)
     if training.steps_per_epoch:
         steps = min(steps, training.steps_per_epoch)
     if steps < 1:
         raise UserError(
             "The training split has no complete batch; lower data.batch_size"
         )
-    with strategy.scope():
-        fitted.compile(
+    return steps
+
+
+def compile_model(model, training, steps, *, metrics=None, strategy=None):
+    """Compiles `model` with the configured optimizer, schedule and masked loss.
+
+    Args:
+        model: the `keras.Model` to fit.
+        training: `TrainingConfig`.
+        steps: int. Steps per epoch (the learning-rate schedule's unit).
+        metrics: list of metric names or `keras.metrics.Metric`s, or None.
+        strategy: a `tf.distribute.Strategy` whose scope holds the optimizer
+            and metric variables, or None.
+    """
+    with _scope(strategy):
+        model.compile(
             optimizer=get_optimizer(training, get_schedule(training, steps)),
             loss=get_loss(training),
+            metrics=list(metrics) if metrics else None,
             jit_compile=training.jit_compile,
         )
+    return model
+
+
+def open_run(layout, config):
+    """Writes the resolved config into the run folder and starts `logs/train.log`.
+
+    Returns the log handler, which the caller removes when the run ends.
+    """
     make_dirs(layout.root)
     # The config first: a folder with anything else in it but no config
     # would read as "not a keras-svq run" after a kill.
     atomic_write_text(layout.config, config_lib.dump_yaml(config))
-    handler = _add_log_file(layout)
-    try:
-        _write_run_info(
-            layout,
-            status="running",
-            keras_svq_version=__version__,
-            keras_version=keras.__version__,
-            tensorflow_version=tf.__version__,
-            backbone=config["backbone"],
-            normalizer=bundle.normalizer.get_config(),
-            data_fingerprint=fingerprint,
-            dataset=_info_dict(bundle.info),
-            input_shape=[bundle.input_length, *bundle.frame_shape],
-            output_shape=[bundle.output_length, *bundle.frame_shape],
-            crop=list(bundle.crop) if bundle.crop else None,
-            forecast_transform=bundle.transform.get_config(),
-            coords=_coords_json(bundle.coords),
-            replicas=strategy.num_replicas_in_sync,
-        )
-        masks = bundle.transform.masks()
-        if masks:
-            atomic_save_npz(layout.masks, **masks)
-        nan_guard = NaNGuard()
-        best = BestCheckpoint(layout.best, guard=nan_guard)
-        history = HistoryWriter(layout.logs)
-        stateful = [best, history]
-        callbacks = []
-        quantizers = find_sparse_vector_quantizers(model)
-        if training.codebook_diagnostics and quantizers:
-            x_probe = next(iter(bundle.val.take(1)))[0]
-            callbacks.append(CodebookUsageCallback(np.asarray(x_probe)[:8]))
-        callbacks += [nan_guard, best]
-        if training.patience:
-            stopper = ResumableEarlyStopping(training.patience)
-            stateful.append(stopper)
-            callbacks.append(stopper)
-        callbacks.append(history)
-        tensorboard = _tensorboard(layout)
-        if tensorboard is not None:
-            callbacks.append(tensorboard)
-        multi_worker = is_multi_worker(strategy)
-        backup = RunBackup(
-            layout.backup,
-            stateful=stateful,
-            guard=nan_guard,
-            keep_previous=multi_worker,
-        )
-        callbacks.append(backup)  # last: it records the others' updated state
+    return _add_log_file(layout)
 
-        # In the scope: restoring may build the optimizer's variables.
-        with strategy.scope():
-            if multi_worker:
-                epoch = _agree_on_epoch(strategy, backup.epochs() if resume else [])
-                initial_epoch = backup.restore(fitted, epoch=epoch)
-            else:
-                initial_epoch = backup.restore(fitted) if resume else 0
-        if resume:
-            logger.info("resuming %s at epoch %d", layout.root, initial_epoch)
-        # The data order of epoch e must not depend on whether the process
-        # was restarted: one repetition of the (seeded, reshuffling) split
-        # per epoch, and a resumed run skips the epochs already done.
-        train_ds = bundle.train.take(steps).repeat()
-        if initial_epoch:
-            train_ds = train_ds.skip(initial_epoch * steps)
-        if fitted is not model:  # scheduled sampling reads the future frames
-            train_ds = train_ds.map(type(fitted).pack)
-        val_ds = bundle.val
-        if training.validation_steps:
-            val_ds = val_ds.take(training.validation_steps)
-        # A known length keeps Keras from warning that validation "ran out of data".
-        val_ds = val_ds.apply(
-            tf.data.experimental.assert_cardinality(_cardinality(val_ds))
+
+def record_start(layout, config, bundle, fingerprint, strategy):
+    """Writes `run.json` (status "running", versions, data facts) and the masks."""
+    import tensorflow as tf
+
+    from keras_svq.version import __version__
+
+    _write_run_info(
+        layout,
+        status="running",
+        keras_svq_version=__version__,
+        keras_version=keras.__version__,
+        tensorflow_version=tf.__version__,
+        backbone=config["backbone"],
+        normalizer=bundle.normalizer.get_config(),
+        data_fingerprint=fingerprint,
+        dataset=_info_dict(bundle.info),
+        input_shape=[bundle.input_length, *bundle.frame_shape],
+        output_shape=[bundle.output_length, *bundle.frame_shape],
+        crop=list(bundle.crop) if bundle.crop else None,
+        forecast_transform=bundle.transform.get_config(),
+        coords=_coords_json(bundle.coords),
+        replicas=strategy.num_replicas_in_sync,
+    )
+    masks = bundle.transform.masks()
+    if masks:
+        atomic_save_npz(layout.masks, **masks)
+
+
+@dataclasses.dataclass
+class RunCallbacks:
+    """The callbacks of a run: `callbacks` in the order `fit` runs them, and
+    the ones the trainer reads afterwards by name."""
+
+    callbacks: list
+    nan_guard: NaNGuard
+    best: BestCheckpoint
+    history: HistoryWriter
+    backup: RunBackup
+    early_stopping: ResumableEarlyStopping | None = None
+    tensorboard: keras.callbacks.Callback | None = None
+
+
+def make_callbacks(
+    layout, training, model, val_ds=None, *, multi_worker=False, extra=None
+):
+    """The run's callbacks for `training` (a `TrainingConfig`).
+
+    In order: `CodebookUsageCallback` (when `training.codebook_diagnostics`
+    and `model` has an SVQ; it probes 8 examples of `val_ds`), the `extra`
+    (user) callbacks, `NaNGuard`, `BestCheckpoint`, `ResumableEarlyStopping`
+    (when `training.patience`), `HistoryWriter`, Keras' `TensorBoard` (when
+    the `tensorboard` package is installed) and `RunBackup`, last so that it
+    records the others' updated state. `multi_worker` makes the backup keep
+    the previous epoch too (see `_agree_on_epoch`).
+
+    Returns:
+        `RunCallbacks`.
+    """
+    nan_guard = NaNGuard()
+    best = BestCheckpoint(layout.best, guard=nan_guard)
+    history = HistoryWriter(layout.logs)
+    stateful = [best, history]
+    callbacks = []
+    if training.codebook_diagnostics and find_sparse_vector_quantizers(model):
+        if val_ds is None:
+            raise ValueError(
+                "The codebook diagnostics need `val_ds` to probe. Received: val_ds=None"
+            )
+        x_probe = next(iter(val_ds.take(1)))[0]
+        callbacks.append(CodebookUsageCallback(np.asarray(x_probe)[:8]))
+    callbacks += list(extra or [])
+    callbacks += [nan_guard, best]
+    stopper = None
+    if training.patience:
+        stopper = ResumableEarlyStopping(training.patience)
+        stateful.append(stopper)
+        callbacks.append(stopper)
+    callbacks.append(history)
+    tensorboard = _tensorboard(layout)
+    if tensorboard is not None:
+        callbacks.append(tensorboard)
+    backup = RunBackup(
+        layout.backup,
+        stateful=stateful,
+        guard=nan_guard,
+        keep_previous=multi_worker,
+    )
+    callbacks.append(backup)
+    return RunCallbacks(
+        callbacks=callbacks,
+        nan_guard=nan_guard,
+        best=best,
+        history=history,
+        backup=backup,
+        early_stopping=stopper,
+        tensorboard=tensorboard,
+    )
+
+
+def resume_state(backup, model, strategy, *, resume, multi_worker=False):
+    """Restores `model` (weights, optimizer, callbacks' state) from `backup`.
+
+    Returns the epoch to start at: 0 for a fresh run. Under multi-worker
+    training every worker must call it (the epoch is agreed collectively).
+    """
+    # In the scope: restoring may build the optimizer's variables.
+    with _scope(strategy):
+        if multi_worker:
+            epoch = _agree_on_epoch(strategy, backup.epochs() if resume else [])
+            return backup.restore(model, epoch=epoch)
+        return backup.restore(model) if resume else 0
+
+
+def fit_datasets(bundle, training, steps, initial_epoch=0, *, pack=None):
+    """The training and validation datasets `fit` reads.
+
+    The data order of epoch e must not depend on whether the process was
+    restarted: one repetition of the (seeded, reshuffling) split per epoch,
+    and a resumed run skips the epochs already done. `pack` maps `(x, y)`
+    batches to what the fitted model reads (scheduled sampling). The
+    validation split is capped by `training.validation_steps`; both have a
+    known cardinality.
+    """
+    import tensorflow as tf
+
+    train_ds = bundle.train.take(steps).repeat()
+    if initial_epoch:
+        train_ds = train_ds.skip(initial_epoch * steps)
+    if pack is not None:
+        train_ds = train_ds.map(pack)
+    val_ds = bundle.val
+    if training.validation_steps:
+        val_ds = val_ds.take(training.validation_steps)
+    # A known length keeps Keras from warning that validation "ran out of data".
+    val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(_cardinality(val_ds)))
+    return train_ds, val_ds
+
+
+def fit(
+    model,
+    train_ds,
+    val_ds,
+    *,
+    layout,
+    epochs,
+    steps,
+    initial_epoch,
+    callbacks,
+    verbose=1,
+):
+    """Runs `model.fit` from `initial_epoch` to `epochs`; returns the seconds it took.
+
+    A crash other than a `UserError` is recorded in `run.json` (status
+    "failed", which would otherwise read "running" forever) and re-raised;
+    the same command resumes from the backup.
+    """
+    started = time.time()
+    if initial_epoch >= epochs:
+        return 0.0
+    try:
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            shuffle=False,  # the data pipeline shuffles, seeded per epoch
+            verbose=verbose,
         )
-        started = time.time()
-        if initial_epoch < training.epochs:
-            try:
-                fitted.fit(
-                    train_ds,
-                    validation_data=val_ds,
-                    epochs=training.epochs,
-                    initial_epoch=initial_epoch,
-                    steps_per_epoch=steps,
-                    callbacks=callbacks,
-                    shuffle=False,  # the data pipeline shuffles, seeded per epoch
-                    verbose=verbose,
-                )
-            except UserError:  # e.g. a full disk: resumable, the run goes on
-                raise
-            except Exception as e:
-                # A crash (e.g. a multi-worker peer lost): say so in run.json,
-                # which would otherwise read "running" forever. The same
-                # command resumes from the backup.
-                _record_crash(layout, e)
-                raise
-        elapsed = time.time() - started
-        epochs_done = history.rows[-1]["epoch"] if history.rows else initial_epoch
-        if nan_guard.fired_at is not None:
-            epoch, batch = nan_guard.fired_at
-            where = (
-                f"in epoch {epoch}, batch {batch}"
-                if batch is not None
-                else f"by the end of epoch {epoch}"
-            )
-            _write_run_info(
-                layout,
-                status="failed",
-                reason=f"the loss or the weights became NaN/Inf {where}",
-                failed_epoch=epoch,
-                failed_batch=batch,
-            )
-            if layout.best.exists():
-                kept = f"the best weights so far are in {layout.best}"
-            elif (layout.backup / RunBackup.STATE).exists():
-                kept = f"the last good state is in {layout.backup}"
-            else:
-                kept = "no finite weights were saved (lower training.learning_rate)"
-            raise RunFailed(
-                f"training stopped: the loss or the weights became NaN/Inf {where}; {kept}"
-            )
-        atomic_save_weights(fitted, layout.final)
-        if not layout.best.exists():  # no validation value was ever finite
-            atomic_save_weights(fitted, layout.best)
-        save_keras_model(layout, config)
-        summary = {
-            "status": "finished",
-            "epochs_completed": epochs_done,
-            "best_val_loss": None if math.isinf(best.best) else best.best,
-            "best_epoch": best.best_epoch,
-            "train_seconds": round(elapsed, 2),
-            "stopped_early": epochs_done < training.epochs,
-        }
-        _write_run_info(layout, **summary)
-        shutil.rmtree(layout.backup, ignore_errors=True)
-        logger.info("run finished: %s", layout.root)
-        return dict(summary, run_dir=str(layout.root))
-    finally:
-        logging.getLogger("keras_svq").removeHandler(handler)
-        handler.close()
+    except UserError:  # e.g. a full disk: resumable, the run goes on
+        raise
+    except Exception as e:
+        # E.g. a multi-worker peer lost.
+        _record_crash(layout, e)
+        raise
+    return time.time() - started
+
+
+def finish_run(layout, config, model, run_callbacks, *, epochs, initial_epoch, elapsed):
+    """Ends a run: reports a NaN stop, or saves the final weights and `model.keras`.
+
+    Raises:
+        RunFailed: `NaNGuard` stopped training (`run.json` says where, and the
+            message says which weights were kept).
+
+    Returns:
+        dict: the summary written to `run.json`, with `run_dir`.
+    """
+    history, best = run_callbacks.history, run_callbacks.best
+    epochs_done = history.rows[-1]["epoch"] if history.rows else initial_epoch
+    _raise_if_nan(layout, run_callbacks.nan_guard)
+    atomic_save_weights(model, layout.final)
+    if not layout.best.exists():  # no validation value was ever finite
+        atomic_save_weights(model, layout.best)
+    save_keras_model(layout, config)
+    summary = {
+        "status": "finished",
+        "epochs_completed": epochs_done,
+        "best_val_loss": None if math.isinf(best.best) else best.best,
+        "best_epoch": best.best_epoch,
+        "train_seconds": round(elapsed, 2),
+        "stopped_early": epochs_done < epochs,
+    }
+    _write_run_info(layout, **summary)
+    shutil.rmtree(layout.backup, ignore_errors=True)
+    logger.info("run finished: %s", layout.root)
+    return dict(summary, run_dir=str(layout.root))
+
+
+def _raise_if_nan(layout, nan_guard):
+    if nan_guard.fired_at is None:
+        return
+    epoch, batch = nan_guard.fired_at
+    where = (
+        f"in epoch {epoch}, batch {batch}"
+        if batch is not None
+        else f"by the end of epoch {epoch}"
+    )
+    _write_run_info(
+        layout,
+        status="failed",
+        reason=f"the loss or the weights became NaN/Inf {where}",
+        failed_epoch=epoch,
+        failed_batch=batch,
+    )
+    if layout.best.exists():
+        kept = f"the best weights so far are in {layout.best}"
+    elif (layout.backup / RunBackup.STATE).exists():
+        kept = f"the last good state is in {layout.backup}"
+    else:
+        kept = "no finite weights were saved (lower training.learning_rate)"
+    raise RunFailed(
+        f"training stopped: the loss or the weights became NaN/Inf {where}; {kept}"
+    )
+
+
+def _scope(strategy):
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
 def worker_scratch_dir(output_dir, task_type, task_id):
@@ -787,51 +1023,32 @@ def _coords_json(coords):
 
 
 def _tensorboard(layout):
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
+    """Keras' `TensorBoard` callback writing `RUN/logs/tensorboard`.
+
+    None without the `tensorboard` package (TensorFlow does not require it),
+    with one warning per process that says how to enable it.
+    """
+    if importlib.util.find_spec("tensorboard") is None:
+        _warn_no_tensorboard()
         return None
     return keras.callbacks.TensorBoard(str(layout.logs / "tensorboard"))
+
+
+@functools.cache
+def _warn_no_tensorboard():
+    logger.warning(
+        "TensorBoard logs are off: the tensorboard package is not installed; "
+        "`pip install 'keras-svq[tensorboard]'` (or `pip install tensorboard`) "
+        "writes them to RUN/logs/tensorboard"
+    )
 
 
 # ------------------------------------------------------------- reloading
 
 
-def load_run(run_dir):
-    """The config and `run.json` of a run folder (validated)."""
-    layout = RunLayout(run_dir)
-    if not layout.root.is_dir():
-        raise UserError(f"Run folder not found: {layout.root}")
-    if not layout.config.exists():
-        raise UserError(f"{layout.root} is not a keras-svq run (no {CONFIG_FILE})")
-    config = config_lib.load_yaml(layout.config)
-    config_lib.validate(config)
-    info = read_json(layout.run) if layout.run.exists() else {}
-    return layout, config, info
-
-
-def default_weights(layout):
-    for path in (layout.best, layout.final):
-        if path.exists():
-            return path
-    raise UserError(f"{layout.root} has no checkpoint yet (train it first)")
-
-
 def _fitted_model(model, scheduled_sampling):
-    """`model`, or its `ScheduledSamplingModel` when the run samples schedules."""
-    if scheduled_sampling is None:
-        return model
-    from zoo.recurrent import ScheduledSamplingModel
-
-    if not hasattr(model, "predictor"):
-        raise UserError(
-            "training.scheduled_sampling needs a recurrent backbone (ConvLSTM, "
-            f"PredRNN, ...); {type(model).__name__} has none: set it to null"
-        )
-    wrapper = ScheduledSamplingModel(model, **scheduled_sampling)
-    # Built by one call, so that checkpoints load into it (resume, evaluate).
-    wrapper(np.zeros((1, *model.input_shape[1:]), "float32"), training=False)
-    return wrapper
+    """What `fit` trains: the backbone chooses (its scheduled-sampling wrapper or itself)."""
+    return model.training_model(scheduled_sampling)
 
 
 def load_trained_model(config, weights):
@@ -857,33 +1074,3 @@ def save_keras_model(layout, config):
     model = load_trained_model(config, layout.best)
     with atomic_path(layout.model_file, suffix=".keras") as tmp:
         model.save(tmp)
-
-
-def forecast_transform(layout, info):
-    """The run's `ForecastTransform` (raw windows <-> model space) from its folder."""
-    from keras_svq.data.forecast_transform import ForecastTransform
-    from keras_svq.data.preprocessing import Preprocessing
-
-    if "forecast_transform" in info:
-        masks = {}
-        if layout.masks.exists():
-            with np.load(layout.masks) as data:
-                masks = {k: data[k] for k in data.files}
-        return ForecastTransform.from_config(info["forecast_transform"], masks)
-    # Runs written before the transform was stored: normaliser and top-left crop.
-    transform = ForecastTransform(normalizer_from_info(info))
-    crop, shape = info.get("crop"), info.get("input_shape")
-    if crop and shape:
-        dataset_shape = (info.get("dataset") or {}).get("frame_shape") or shape[1:]
-        transform.preprocessing = Preprocessing(
-            crop=list(crop), input_shape=tuple(dataset_shape[:2])
-        )
-    return transform
-
-
-def normalizer_from_info(info):
-    from keras_svq.data.normalizer import Normalizer
-
-    if "normalizer" not in info:
-        raise UserError("run.json has no normalizer; the run did not start properly")
-    return Normalizer.from_config(info["normalizer"])

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_svq.testing import tiny_simvp
 from keras_svq.viz import attribution
 from keras_svq.viz.figures import save_figure
 from keras_svq.viz.viz_testing import assert_png
@@ -18,20 +19,8 @@ def _local_conv_model():
 
 
 def _tiny_simvp(quantizer=None):
-    from zoo import SimVPBackbone
-
-    return SimVPBackbone(
-        4,
-        4,
-        16,
-        16,
-        1,
-        spatial_hidden_dim=8,
-        temporal_hidden_dim=16,
-        num_spatial_layers=2,
-        num_temporal_layers=2,
-        quantizer=quantizer,
-    )
+    # SimVP's default MLP ratio (8), as this test has always used.
+    return tiny_simvp(mlp_ratio=8.0, quantizer=quantizer)
 
 
 @pytest.fixture(scope="module")

@@ -1,31 +1,27 @@
-"""`keras-svq plot` and `keras-svq explain`: figures from run folders.
+"""The figures of `keras-svq plot`, `explain` and `evaluate`, from runs.
 
-Register them in `keras_svq/cli.py` like the other subcommands:
+Library functions (the argument parsing is in `keras_svq.commands.plot` and
+`keras_svq.commands.explain`):
+
+- `load_run_data(run)`: a run's data and trained model as `RunData`, from a
+  `keras_svq.runs.Run` (sharing what it already loaded) or a folder path;
+  `load_model_data(config, weights)` for a config and a checkpoint.
+- `write_run_plots(run)`: every figure of a run folder (training curves,
+  skill per lead time, a forecast example, the SVQ views);
+  `write_model_plots(run_data, output_dir)` only those that need the model.
+- `explain_run(run, region=..., lead=...)`: attribution maps.
+
+`keras-svq evaluate --run DIR` writes the run's figures next to
+`metrics.json` with the `Run` it evaluated, so data and model load once:
 
 ```python
-from keras_svq.viz import commands as viz_commands
-
-plot = subparsers.add_parser("plot", help="write the figures of run folders")
-viz_commands.add_plot_arguments(plot)
-plot.set_defaults(func=viz_commands.plot_command)
-explain = subparsers.add_parser("explain", help="attribution maps for a forecast region")
-viz_commands.add_explain_arguments(explain)
-explain.set_defaults(func=viz_commands.explain_command)
-```
-
-`keras-svq evaluate` writes the model figures next to `metrics.json`:
-
-```python
-plots = pathlib.Path(output_dir) / "plots"
-if args.run:
-    viz_commands.write_run_plots(args.run, plots, weights=weights, data_dir=args.data_dir)
-else:
-    run = viz_commands.load_model_data(config, weights, data_dir=args.data_dir)
-    viz_commands.write_model_plots(run, plots)
+run = Run("runs/era5")
+evaluate(run, run.layout.evaluation)
+write_run_plots(run, run.layout.evaluation / "plots")
 ```
 
 All raise `keras_svq.io_utils.UserError` (one-line message, exit status 2)
-for mistakes the user can fix; the commands return 0 on success.
+for mistakes the user can fix.
 """
 
 import dataclasses
@@ -37,6 +33,7 @@ import numpy as np
 from keras_svq.io_utils import UserError
 from keras_svq.viz import attribution
 from keras_svq.viz import codebook_plots
+from keras_svq.viz import example_choice
 from keras_svq.viz import forecast_panels
 from keras_svq.viz import geo
 from keras_svq.viz import run_plots
@@ -116,11 +113,13 @@ class RunData:
 
     @property
     def units(self):
-        return ", ".join(getattr(self.bundle.info, "units", ()) or ())
+        """One unit per channel, e.g. `("inflow", "outflow")`'s `("trips per 30 min",) * 2`."""
+        return tuple(getattr(self.bundle.info, "units", ()) or ())
 
     @property
     def variable(self):
-        return ", ".join(getattr(self.bundle.info, "variables", ()) or ())
+        """One name per channel, e.g. `("inflow", "outflow")`."""
+        return tuple(getattr(self.bundle.info, "variables", ()) or ())
 
     @property
     def time_step(self):
@@ -155,13 +154,15 @@ class RunData:
         return x[:limit], y[:limit]
 
 
-def load_run_data(run_dir, *, weights=None, data_dir=None):
-    """Loads a run folder's config, data and trained model (raises `UserError`).
+def load_run_data(run, *, weights=None, data_dir=None):
+    """Loads a run's config, data and trained model (raises `UserError`).
 
     Args:
-        run_dir: str or path. A `keras-svq train` output folder.
-        weights: path or None. Checkpoint; None uses the best (else final) one.
-        data_dir: path or None. Folder of a full dataset's files.
+        run: `keras_svq.runs.Run` (its loaded data and model are reused), or
+            a `keras-svq train` output folder.
+        weights: path or None. Checkpoint, for a folder; None uses the best
+            (else final) one.
+        data_dir: path or None. Folder of a full dataset's files, for a folder.
 
     Returns:
         `RunData`.
@@ -173,17 +174,17 @@ def load_run_data(run_dir, *, weights=None, data_dir=None):
     x, y = run.examples("test", 8)
     ```
     """
-    from keras_svq.training import trainer
+    from keras_svq.runs import Run
 
-    layout, config, info = trainer.load_run(run_dir)
-    weights = weights or trainer.default_weights(layout)
-    return load_model_data(
-        config,
-        weights,
-        name=layout.root.name,
-        data_dir=data_dir,
-        root=layout.root,
-        info=info,
+    if not isinstance(run, Run):
+        run = Run(run, weights=weights, data_dir=data_dir)
+    return RunData(
+        run.name,
+        run.config,
+        run.load_data(),
+        run.load_model(),
+        run.root,
+        dict(run.info),
     )
 
 
@@ -210,11 +211,12 @@ def load_model_data(
     run = load_model_data(config, "best.weights.h5", name="SimVP+SVQ")
     ```
     """
-    from keras_svq.training import trainer
+    from keras_svq.runs import Run
 
-    bundle = trainer.build_data(config, data_dir=data_dir)
-    model = trainer.load_trained_model(config, weights)
-    return RunData(name, config, bundle, model, root, dict(info or {}))
+    run = Run.from_config(config, weights, data_dir=data_dir, name=name)
+    return RunData(
+        name, config, run.load_data(), run.load_model(), root, dict(info or {})
+    )
 
 
 def _physical_skill(run, x, y, pred):
@@ -241,16 +243,16 @@ def _predict(model, x):
 
 
 def write_run_plots(
-    run_dir,
+    run,
     output_dir=None,
     *,
     compare=(),
-    example=0,
+    example=None,
     split="test",
     gif=False,
     weights=None,
     data_dir=None,
-    max_examples=64,
+    max_examples=None,
 ):
     """Writes every figure of a run folder and returns `{figure name: path}`.
 
@@ -259,15 +261,20 @@ def write_run_plots(
     history, then those of `write_model_plots`.
 
     Args:
-        run_dir: path. The run folder.
+        run: `keras_svq.runs.Run` (its loaded data and model are reused) or
+            a run folder path.
         output_dir: path or None. Destination; defaults to `RUN/plots`.
         compare: sequence of paths. Other run folders added to the skill chart.
-        example: int. Index of the example drawn from `split`. Defaults to 0.
+        example: int or None. Index of the example drawn from `split`; None
+            draws the window of median error (see `write_model_plots`).
+            Defaults to None.
         split: str. "train", "val" or "test". Defaults to "test".
         gif: bool. Also write an animation. Defaults to False.
-        weights: path or None. Checkpoint; None uses the run's best.
+        weights: path or None. Checkpoint, for a folder path; None uses the
+            run's best.
         data_dir: path or None. Folder of a full dataset's files.
-        max_examples: int. Examples used for skill and codebook views. Defaults to 64.
+        max_examples: int or None. Use only the first windows of `split`;
+            None uses all, as `keras-svq evaluate` does. Defaults to None.
 
     Returns:
         dict name -> `pathlib.Path`.
@@ -278,7 +285,7 @@ def write_run_plots(
     paths = write_run_plots("runs/era5_svq", compare=["runs/era5_simvp"])
     ```
     """
-    run = load_run_data(run_dir, weights=weights, data_dir=data_dir)
+    run = load_run_data(run, weights=weights, data_dir=data_dir)
     output_dir = pathlib.Path(output_dir) if output_dir else run.root / "plots"
     written = {}
     try:
@@ -311,7 +318,14 @@ def write_run_plots(
 
 
 def write_model_plots(
-    run, output_dir, *, compare=(), example=0, split="test", gif=False, max_examples=64
+    run,
+    output_dir,
+    *,
+    compare=(),
+    example=None,
+    split="test",
+    gif=False,
+    max_examples=None,
 ):
     """Writes the figures that need the trained model (what `keras-svq evaluate` adds).
 
@@ -321,14 +335,25 @@ def write_model_plots(
     models with SVQ `code_weights.png`, `codebook_usage.png`,
     `codebook_projection.png`.
 
+    The skill chart uses every window of `split` (the set `keras-svq
+    evaluate` scores) unless `max_examples` limits it, and its title says how
+    many: `n=857`, or `n=64 of 857`. Without `example`, the forecast drawn
+    is chosen by the rule of `keras_svq.viz.example_choice`: the window of
+    median error among those without a dropout frame (a frame near zero
+    against the rest of its window, such as the missing daylight-saving hour
+    in the NYC taxi sample); its title says so.
+
     Args:
         run: `RunData` (from `load_run_data` or `load_model_data`).
         output_dir: path. Destination folder.
         compare: sequence of `RunData`. Other models on the skill chart.
-        example: int. Index of the example drawn. Defaults to 0.
+        example: int or None. Index of the example drawn; None applies the
+            rule above. Defaults to None.
         split: str. "train", "val" or "test". Defaults to "test".
         gif: bool. Also write an animation. Defaults to False.
-        max_examples: int. Examples used for skill and codebook views. Defaults to 64.
+        max_examples: int or None. Use only the first windows of `split`
+            (for the skill chart and the example choice); None uses all.
+            Defaults to None.
 
     Returns:
         dict name -> `pathlib.Path`.
@@ -342,7 +367,7 @@ def write_model_plots(
     """
     if split not in SPLITS:
         raise UserError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
-    if max_examples < 1:
+    if max_examples is not None and max_examples < 1:
         raise UserError(f"--max-examples must be at least 1; got {max_examples}")
     output_dir = pathlib.Path(output_dir)
     written = {}
@@ -350,8 +375,11 @@ def write_model_plots(
     def save(name, figure):
         written[name] = save_figure(figure, output_dir / f"{name}.png")
 
-    x, y = run.examples(split, max(max_examples, example + 1))
-    if not 0 <= example < len(x):
+    limit = None if max_examples is None else max(max_examples, (example or 0) + 1)
+    x, y = run.examples(split, None)
+    total = len(x)
+    x, y = x[:limit], y[:limit]
+    if example is not None and not 0 <= example < len(x):
         raise UserError(
             f"--example must be in [0, {len(x) - 1}] for the {split} split; got {example}"
         )
@@ -359,7 +387,7 @@ def write_model_plots(
     model_skill, base_skill = _physical_skill(run, x, y, pred)
     curves = {run.name: model_skill}
     for other in compare:
-        ox, oy = other.examples(split, max_examples)
+        ox, oy = other.examples(split, limit)
         curves[other.name] = _physical_skill(other, ox, oy, _predict(other.model, ox))[
             0
         ]
@@ -371,14 +399,23 @@ def write_model_plots(
             time_step=run.time_step,
             units=run.units,
             metrics=[m for m in model_skill if all(m in c for c in curves.values())],
-            title=f"Skill per lead time ({split}, {len(x)} examples)",
+            title=f"Skill per lead time, {split} split",
+            num_examples=(len(x), total),
         ),
     )
 
     norm = run.bundle.normalizer
+    if example is None:
+        example, why = example_choice.default_example(
+            norm.denormalize(x), norm.denormalize(y), norm.denormalize(pred)
+        )
+        why = f" ({why})"
+    else:
+        why = ""
     coords = run.coordinates() or {}
     panel_args = dict(
         units=run.units,
+        variable=run.variable,
         time_step=run.time_step,
         lat=coords.get("lat"),
         lon=coords.get("lon"),
@@ -393,8 +430,7 @@ def write_model_plots(
         f"forecast_example_{example}",
         forecast_panels.plot_forecast_panels(
             *fields,
-            variable=run.variable,
-            title=f"{run.name}: {split} example {example}",
+            title=f"{run.name}: {split} example {example}{why}",
             **panel_args,
         ),
     )
@@ -431,61 +467,8 @@ def write_model_plots(
     return written
 
 
-def add_plot_arguments(parser):
-    """Adds `keras-svq plot` options to an `argparse` parser."""
-    parser.add_argument(
-        "--run",
-        required=True,
-        action="append",
-        metavar="DIR",
-        help="run folder; repeat to compare runs on the skill chart (plots go to the first)",
-    )
-    parser.add_argument(
-        "--output-dir", default=None, metavar="DIR", help="default: RUN/plots"
-    )
-    parser.add_argument("--split", default="test", choices=SPLITS)
-    parser.add_argument(
-        "--example", type=int, default=0, help="index of the example drawn"
-    )
-    parser.add_argument(
-        "--gif", action="store_true", help="also write an animated GIF of the forecast"
-    )
-    parser.add_argument(
-        "--weights", default=None, help="checkpoint (default: the run's best)"
-    )
-    parser.add_argument(
-        "--data-dir", default=None, help="folder of a full dataset's files"
-    )
-    parser.add_argument(
-        "--max-examples",
-        type=int,
-        default=64,
-        help="examples used for skill and codebook views",
-    )
-    return parser
-
-
-def plot_command(args):
-    """`keras-svq plot --run DIR [--run OTHER ...]`: writes the run's figures."""
-    runs = list(args.run)
-    written = write_run_plots(
-        runs[0],
-        args.output_dir,
-        compare=runs[1:],
-        example=args.example,
-        split=args.split,
-        gif=args.gif,
-        weights=args.weights,
-        data_dir=args.data_dir,
-        max_examples=args.max_examples,
-    )
-    for path in written.values():
-        print(path)
-    return 0
-
-
 def explain_run(
-    run_dir,
+    run,
     *,
     region,
     lead,
@@ -502,7 +485,7 @@ def explain_run(
     """Attribution maps for one example of a run; writes a PNG and the maps (`.npz`).
 
     Args:
-        run_dir: path. The run folder.
+        run: `keras_svq.runs.Run` or a run folder path.
         region: str `"r0:r1,c0:c1"` or tuple. Output pixels scored.
         lead: int. 1-based lead time.
         method: str. A name of `attribution.ATTRIBUTION_METHODS`. Defaults to "saliency".
@@ -539,7 +522,7 @@ def explain_run(
                 else ""
             )
         )
-    run = load_run_data(run_dir, weights=weights, data_dir=data_dir)
+    run = load_run_data(run, weights=weights, data_dir=data_dir)
     x, _ = run.examples(split, example + 1)
     if example >= len(x) or example < 0:
         raise UserError(f"--example must be in [0, {len(x) - 1}]; got {example}")
@@ -583,57 +566,3 @@ def explain_run(
     )
     logger.info("wrote %s", output)
     return output
-
-
-def add_explain_arguments(parser):
-    """Adds `keras-svq explain` options to an `argparse` parser."""
-    parser.add_argument("--run", required=True, metavar="DIR", help="run folder")
-    parser.add_argument(
-        "--region",
-        required=True,
-        metavar="R0:R1,C0:C1",
-        help="output pixels scored (half-open rows, columns), e.g. 8:16,8:16",
-    )
-    parser.add_argument(
-        "--lead", required=True, type=int, help="1-based lead time scored"
-    )
-    parser.add_argument(
-        "--method", default="saliency", choices=sorted(attribution.ATTRIBUTION_METHODS)
-    )
-    parser.add_argument("--example", type=int, default=0)
-    parser.add_argument("--split", default="test", choices=SPLITS)
-    parser.add_argument(
-        "--layer",
-        default=None,
-        help="Grad-CAM layer (default: quantizer, else encoder)",
-    )
-    parser.add_argument("--smooth-samples", type=int, default=16)
-    parser.add_argument(
-        "--output",
-        default=None,
-        help="PNG path (default: RUN/explain/METHOD_leadN.png)",
-    )
-    parser.add_argument("--weights", default=None)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    return parser
-
-
-def explain_command(args):
-    """`keras-svq explain --run DIR --region R0:R1,C0:C1 --lead N`: writes the attribution figure."""
-    path = explain_run(
-        args.run,
-        region=args.region,
-        lead=args.lead,
-        method=args.method,
-        example=args.example,
-        split=args.split,
-        layer=args.layer,
-        smooth_samples=args.smooth_samples,
-        output=args.output,
-        weights=args.weights,
-        data_dir=args.data_dir,
-        seed=args.seed,
-    )
-    print(path)
-    return 0

@@ -3,7 +3,10 @@ import argparse
 import numpy as np
 import pytest
 
+from keras_svq.commands import explain as explain_command
+from keras_svq.commands import plot as plot_command
 from keras_svq.io_utils import UserError
+from keras_svq.viz import attribution
 from keras_svq.viz import commands
 from keras_svq.viz.viz_testing import train_tiny_run
 
@@ -19,25 +22,28 @@ def _parse(add_arguments, argv):
     return parser.parse_args(argv)
 
 
+@pytest.mark.integration
 def test_plot_command_writes_every_figure(run_dir, capsys):
     from PIL import Image
 
     args = _parse(
-        commands.add_plot_arguments,
-        ["--run", str(run_dir), "--gif", "--max-examples", "8"],
+        plot_command.add_arguments,
+        ["--run", str(run_dir), "--gif", "--max-examples", "8", "--example", "0"],
     )
-    assert commands.plot_command(args) == 0
+    plot_command.run(args)
     plots = run_dir / "plots"
     expected = {
         "training_curves.png",
         "svq_sparsity.png",
         "skill_by_lead.png",
-        "forecast_example_0.png",
-        "forecast_example_0.gif",
         "code_weights.png",
         "codebook_usage.png",
         "codebook_projection.png",
     }
+    # The example drawn is chosen by `example_choice` unless --example is given.
+    examples = {p.name for p in plots.glob("forecast_example_*")}
+    assert {p.rsplit(".", 1)[1] for p in examples} == {"png", "gif"}
+    expected |= examples
     assert expected <= {p.name for p in plots.iterdir()}
     for name in expected:
         path = plots / name
@@ -50,7 +56,7 @@ def test_plot_command_writes_every_figure(run_dir, capsys):
 def test_explain_command_end_to_end(run_dir):
     for method in ("saliency", "gradcam"):
         args = _parse(
-            commands.add_explain_arguments,
+            explain_command.add_arguments,
             [
                 "--run",
                 str(run_dir),
@@ -62,12 +68,18 @@ def test_explain_command_end_to_end(run_dir):
                 method,
             ],
         )
-        assert commands.explain_command(args) == 0
+        explain_command.run(args)
         png = run_dir / "explain" / f"{method}_lead2.png"
         assert png.stat().st_size > 1000
         with np.load(png.with_suffix(".npz")) as saved:
             assert saved["maps"].shape == (4, 16, 16)
             assert np.isfinite(saved["maps"]).all()
+
+
+def test_command_choices_match_the_library():
+    # The command modules list them to stay light (no matplotlib for --help).
+    assert explain_command.METHODS == tuple(sorted(attribution.ATTRIBUTION_METHODS))
+    assert plot_command.SPLITS == commands.SPLITS
 
 
 def test_explain_errors_are_user_errors(run_dir, tmp_path):

@@ -4,24 +4,48 @@ import numpy as np
 
 from keras_svq.viz import geo
 from keras_svq.viz.figures import new_figure
+from keras_svq.viz.figures import per_channel
+from keras_svq.viz.figures import quantity_label
 
 
 def _frames(array, channel, name):
     """`(T, H, W[, C])` -> `(T, H, W)` for one channel, with a clear error otherwise."""
+    array = _channels(array, name)
+    if not 0 <= channel < array.shape[-1]:
+        raise ValueError(
+            f"`channel` must be in [0, {array.shape[-1]}) for `{name}` of shape "
+            f"{array.shape}. Received: channel={channel}"
+        )
+    return array[..., channel]
+
+
+def _channels(array, name):
+    """`(T, H, W[, C])` -> `(T, H, W, C)`, with a clear error otherwise."""
     array = np.asarray(array, "float64")
-    if array.ndim == 4:
-        if not 0 <= channel < array.shape[-1]:
-            raise ValueError(
-                f"`channel` must be in [0, {array.shape[-1]}) for `{name}` of shape "
-                f"{array.shape}. Received: channel={channel}"
-            )
-        return array[..., channel]
     if array.ndim == 3:
+        return array[..., None]
+    if array.ndim == 4:
         return array
     raise ValueError(
         f"`{name}` must be one example `(T, H, W, C)` or `(T, H, W)`; pass e.g. "
         f"`x[0]` for a batch. Received: shape={array.shape}"
     )
+
+
+def channel_names(variable, num_channels):
+    """One display name per channel: `variable` (str or per-channel), else `channel c`.
+
+    Example:
+
+    ```python
+    channel_names(("inflow", "outflow"), 2)   # ["inflow", "outflow"]
+    channel_names("", 2)                      # ["channel 0", "channel 1"]
+    ```
+    """
+    names = per_channel(variable, num_channels, "variable")
+    if num_channels == 1:
+        return names
+    return [name or f"channel {c}" for c, name in enumerate(names)]
 
 
 def select_leads(output_length, max_columns=6, leads=None):
@@ -100,7 +124,7 @@ def plot_forecast_panels(
     truth,
     forecast,
     *,
-    channel=0,
+    channel=None,
     leads=None,
     max_columns=6,
     units="",
@@ -114,25 +138,32 @@ def plot_forecast_panels(
     error_cmap="RdBu_r",
     robust=False,
 ):
-    """Input frames, truth, forecast and error per lead time, on shared colour scales.
+    """Input frames, truth, forecast and error per lead time, one block per channel.
 
-    Rows: the last input frames, the truth, the forecast and the error
-    (forecast - truth). Input, truth and forecast share one colour scale and
-    one colour bar in physical units; the error has a symmetric scale around
-    zero and its own colour bar. With `lat`/`lon` the axes are in degrees; a
-    `land_mask` adds its outline (see `keras_svq.viz.geo`: an estimated
-    land/sea boundary, no map package).
+    Each channel gets its own block of four rows: the last input frames, the
+    truth, the forecast and the error (forecast - truth). In a block, input,
+    truth and forecast share one colour scale and one colour bar labelled
+    with the channel's name and unit; the error has a symmetric scale around
+    zero and its own colour bar. Blocks sit two side by side. Colour bars and
+    their labels are laid out inside the figure (constrained layout; long
+    labels wrap). With `lat`/`lon` the axes are in degrees; a `land_mask` adds
+    its outline (see `keras_svq.viz.geo`: an estimated land/sea boundary, no
+    map package).
 
     Args:
         inputs: array `(T_in, H, W, C)` or `(T_in, H, W)`, in physical units.
         truth: array `(T_out, H, W[, C])`.
         forecast: array `(T_out, H, W[, C])`.
-        channel: int. Channel drawn. Defaults to 0.
+        channel: int or None. The one channel drawn; None draws every
+            channel. Defaults to None.
         leads: sequence of int or None. 1-based lead times to show; None picks
             up to `max_columns` evenly spaced. Defaults to None.
         max_columns: int. Defaults to 6.
-        units: str. Colour-bar unit, e.g. "K". Defaults to "".
-        variable: str. Variable name in the colour-bar label. Defaults to "".
+        units: str or sequence of str. Unit of every channel (a str) or of
+            each channel, e.g. "K" or `("trips per 30 min", "trips per 30 min")`.
+            Defaults to "".
+        variable: str or sequence of str. Channel name(s), e.g. "t2m" or
+            `("inflow", "outflow")`. Defaults to "" (`channel c` when C > 1).
         time_step: str. Time between frames, e.g. "1h" (column titles "+3 h").
         lat: array `(H,)` or None. Latitudes of the rows. Defaults to None.
         lon: array `(W,)` or None. Longitudes of the columns. Defaults to None.
@@ -150,43 +181,122 @@ def plot_forecast_panels(
     ```python
     x, y = splits.arrays("test")
     pred = model.predict(x[:1])
-    norm = splits.normalizer
+    norm, info = splits.normalizer, splits.info
     fig = plot_forecast_panels(norm.denormalize(x[0]), norm.denormalize(y[0]),
-                               norm.denormalize(pred[0]), units="K", time_step="1h")
+                               norm.denormalize(pred[0]), units=info.units,
+                               variable=info.variables, time_step=info.time_step)
     fig.savefig("forecast.png")
     ```
     """
-    x = _frames(inputs, channel, "inputs")
-    y_true = _frames(truth, channel, "truth")
-    y_pred = _frames(forecast, channel, "forecast")
-    if y_true.shape != y_pred.shape or x.shape[1:] != y_true.shape[1:]:
+    x = _channels(inputs, "inputs")
+    y_true = _channels(truth, "truth")
+    y_pred = _channels(forecast, "forecast")
+    if (
+        y_true.shape != y_pred.shape
+        or x.shape[1:3] != y_true.shape[1:3]
+        or x.shape[-1] != y_true.shape[-1]
+    ):
         raise ValueError(
             "`truth` and `forecast` must have the same shape and the frames of "
             f"`inputs` the same size. Received: inputs={x.shape}, truth={y_true.shape}, "
             f"forecast={y_pred.shape}"
         )
+    num_channels = x.shape[-1]
+    names = channel_names(variable, num_channels)
+    unit_list = per_channel(units, num_channels, "units")
+    if channel is None:
+        shown_channels = list(range(num_channels))
+    else:
+        _frames(x, channel, "inputs")  # checks the index
+        shown_channels = [channel]
     if (lat is None) != (lon is None):
         raise ValueError("Pass both `lat` and `lon`, or neither.")
     if lat is not None and (len(lat) != x.shape[1] or len(lon) != x.shape[2]):
         raise ValueError(
-            f"`lat`/`lon` must match the frame size {x.shape[1:]}. "
+            f"`lat`/`lon` must match the frame size {x.shape[1:3]}. "
             f"Received: len(lat)={len(lat)}, len(lon)={len(lon)}"
         )
     shown = select_leads(y_true.shape[0], max_columns, leads)
+    columns = len(shown)
+    height, width = x.shape[1:3]
+    block_width = _PANEL * columns * max(width / height, 0.6) + 1.6
+    block_height = _PANEL * 4 + 0.5
+    per_row = min(len(shown_channels), 2)
+    block_rows = -(-len(shown_channels) // per_row)
+    figure = new_figure(
+        (block_width * per_row, block_height * block_rows + (0.4 if title else 0.0)),
+        layout="constrained",
+    )
+    if len(shown_channels) == 1:
+        blocks = [figure]
+    else:
+        blocks = list(figure.subfigures(block_rows, per_row, squeeze=False).ravel())
+        for unused in blocks[len(shown_channels) :]:
+            unused.set_visible(False)
+    for block, c in zip(blocks, shown_channels):
+        _draw_channel(
+            block,
+            x[..., c],
+            y_true[..., c],
+            y_pred[..., c],
+            shown=shown,
+            name=names[c],
+            unit=unit_list[c],
+            titled=len(shown_channels) > 1,
+            time_step=time_step,
+            context={"lat": lat, "lon": lon, "land_mask": land_mask},
+            cmap=cmap,
+            error_cmap=error_cmap,
+            robust=robust,
+        )
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+# Height of one panel in inches; a colour bar label longer than its bar wraps.
+_PANEL = 1.9
+_LABEL_SIZE = 9
+
+
+def _fit_label(text, length_inches):
+    """Wraps a colour-bar label so each line fits along a bar `length_inches` long."""
+    import textwrap
+
+    # An average character of the default sans-serif font is ~0.6 em wide.
+    width = max(8, int(length_inches * 72 / (0.6 * _LABEL_SIZE)))
+    if len(text) <= width:
+        return text
+    # Break before the unit first: "inflow error" / "[trips per 30 min]".
+    parts = text.replace(" [", "\n[", 1).split("\n")
+    return "\n".join(line for part in parts for line in textwrap.wrap(part, width))
+
+
+def _draw_channel(
+    figure,
+    x,
+    y_true,
+    y_pred,
+    *,
+    shown,
+    name,
+    unit,
+    titled,
+    time_step,
+    context,
+    cmap,
+    error_cmap,
+    robust,
+):
+    """The four rows of one channel, with its two colour bars, into `figure` (or a subfigure)."""
     columns = len(shown)
     input_steps = list(range(max(0, x.shape[0] - columns), x.shape[0]))
     vmin, vmax = shared_limits(x, y_true, y_pred, robust=robust)
     error = y_pred - y_true
     emax = float(np.nanmax(np.abs(error))) or 1.0
-    label = " ".join(part for part in (variable, f"[{units}]" if units else "") if part)
-    height, width = x.shape[1:]
-    panel = 1.9
-    figure = new_figure(
-        (panel * columns * max(width / height, 0.6) + 1.4, panel * 4 + 0.6),
-        layout="constrained",
-    )
+    label = quantity_label(name, unit)
     axes = figure.subplots(4, columns, squeeze=False, sharex=True, sharey=True)
-    context = {"lat": lat, "lon": lon, "land_mask": land_mask}
+    lead_names = [lead_label(lead, time_step) for lead in shown]
     rows = (
         (
             "input",
@@ -196,30 +306,18 @@ def plot_forecast_panels(
                 for t in input_steps
             ],
         ),
-        (
-            "truth",
-            [y_true[lead - 1] for lead in shown],
-            [lead_label(lead, time_step) for lead in shown],
-        ),
-        (
-            "forecast",
-            [y_pred[lead - 1] for lead in shown],
-            [lead_label(lead, time_step) for lead in shown],
-        ),
-        (
-            "error",
-            [error[lead - 1] for lead in shown],
-            [lead_label(lead, time_step) for lead in shown],
-        ),
+        ("truth", [y_true[lead - 1] for lead in shown], lead_names),
+        ("forecast", [y_pred[lead - 1] for lead in shown], lead_names),
+        ("error", [error[lead - 1] for lead in shown], lead_names),
     )
     field_image = error_image = None
-    for r, (name, images, names) in enumerate(rows):
+    for r, (row, images, titles) in enumerate(rows):
         for c in range(columns):
             ax = axes[r][c]
             if c >= len(images):
                 ax.axis("off")
                 continue
-            if name == "error":
+            if row == "error":
                 error_image = _draw(
                     ax, images[c], cmap=error_cmap, vmin=-emax, vmax=emax, **context
                 )
@@ -227,17 +325,14 @@ def plot_forecast_panels(
                 field_image = _draw(
                     ax, images[c], cmap=cmap, vmin=vmin, vmax=vmax, **context
                 )
-            ax.set_title(names[c], fontsize=8)
-        axes[r][0].set_ylabel(name)
-    figure.colorbar(
-        field_image, ax=axes[:3, :].ravel().tolist(), shrink=0.8, label=label
+            ax.set_title(titles[c], fontsize=8)
+        axes[r][0].set_ylabel(row)
+    field_bar = figure.colorbar(
+        field_image, ax=axes[:3, :].ravel().tolist(), shrink=0.8
     )
-    figure.colorbar(
-        error_image,
-        ax=axes[3, :].ravel().tolist(),
-        shrink=0.9,
-        label=f"error {label}".strip(),
-    )
-    if title:
-        figure.suptitle(title)
-    return figure
+    field_bar.set_label(_fit_label(label, 3 * _PANEL * 0.8), fontsize=_LABEL_SIZE)
+    error_bar = figure.colorbar(error_image, ax=axes[3, :].ravel().tolist(), shrink=0.9)
+    error_label = quantity_label(f"{name} error" if name else "error", unit)
+    error_bar.set_label(_fit_label(error_label, _PANEL * 0.9), fontsize=_LABEL_SIZE)
+    if titled:
+        figure.suptitle(label, fontsize=10)

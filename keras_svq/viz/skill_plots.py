@@ -2,7 +2,10 @@
 
 import numpy as np
 
+from keras_svq.viz.figures import common_unit
+from keras_svq.viz.figures import format_unit
 from keras_svq.viz.figures import new_figure
+from keras_svq.viz.figures import sample_size
 
 # Metrics where higher is better: their axis label says so.
 HIGHER_IS_BETTER = ("ssim", "psnr", "snr")
@@ -80,6 +83,7 @@ def plot_skill_by_lead(
     time_step="",
     units="",
     title=None,
+    num_examples=None,
 ):
     """Metric against lead time, one line per run, the baseline dashed, one panel per metric.
 
@@ -92,8 +96,15 @@ def plot_skill_by_lead(
         baseline: dict or None. The same format, for the baseline (persistence).
         baseline_name: str. Legend label of the baseline. Defaults to "persistence".
         time_step: str. Lead-time unit for the x axis, e.g. "1h". Defaults to "".
-        units: str. Data units, added to MSE/MAE/RMSE labels. Defaults to "".
+        units: str or sequence of str. Data units (one per channel allowed),
+            added to the MAE/RMSE labels and squared for MSE:
+            `"MSE [(trips per 30 min)^2]"`, `"MSE [K^2]"`. Channels with
+            different units give no unit (the metrics average over channels).
+            Defaults to "".
         title: str or None. Figure title.
+        num_examples: int, tuple `(used, total)` or None. Windows the metrics
+            were computed on, added to the title as `n=857` or
+            `n=64 of 857`. Defaults to None.
 
     Returns:
         A matplotlib `Figure`.
@@ -103,7 +114,8 @@ def plot_skill_by_lead(
     ```python
     fig = plot_skill_by_lead(
         {"SimVP": {"mse": [0.2, 0.5, 0.9]}, "SimVP+SVQ": {"mse": [0.2, 0.4, 0.8]}},
-        baseline={"mse": [0.4, 1.0, 1.6]}, time_step="1h", units="K")
+        baseline={"mse": [0.4, 1.0, 1.6]}, time_step="1h", units="K",
+        num_examples=857)
     ```
     """
     if not runs:
@@ -133,18 +145,19 @@ def plot_skill_by_lead(
                 label=baseline_name,
             )
         label = metric.upper()
-        if units and metric in ("mae", "rmse"):
-            label += f" [{units}]"
-        elif units and metric == "mse":
-            label += f" [{units}²]"
+        unit = common_unit(units)
+        if unit and metric in ("mae", "rmse"):
+            label += f" [{unit}]"
+        elif unit and metric == "mse":
+            label += f" [{format_unit(unit, 2)}]"
         if metric in HIGHER_IS_BETTER:
             label += " (higher is better)"
         ax.set_ylabel(label)
         _lead_axis(ax, time_step)
-    return _finish(figure, axes, title)
+    return _finish(figure, axes, title or "Skill per lead time", num_examples)
 
 
-def plot_skill_scores(runs, *, time_step="", title=None):
+def plot_skill_scores(runs, *, time_step="", title=None, num_examples=None):
     """MSE skill score against each baseline per lead time (above 0 beats it).
 
     Args:
@@ -153,6 +166,8 @@ def plot_skill_scores(runs, *, time_step="", title=None):
             {"per_lead_time": {"mse_skill": [...]}}}`).
         time_step: str. Lead-time unit for the x axis. Defaults to "".
         title: str or None. Figure title.
+        num_examples: int, tuple `(used, total)` or None. Windows scored,
+            added to the title (`n=857`). Defaults to None.
 
     Returns:
         A matplotlib `Figure`, one panel per baseline.
@@ -183,7 +198,7 @@ def plot_skill_scores(runs, *, time_step="", title=None):
         ax.axhline(0.0, color="black", linestyle="--", linewidth=1)
         ax.set_ylabel(f"MSE skill vs {reference.replace('_', ' ')}")
         _lead_axis(ax, time_step)
-    return _finish(figure, axes, title)
+    return _finish(figure, axes, title or "MSE skill score", num_examples)
 
 
 def _panels(count):
@@ -216,8 +231,13 @@ def _lead_axis(ax, time_step):
     ax.grid(True, alpha=0.3)
 
 
-def _finish(figure, axes, title):
+def _finish(figure, axes, title, num_examples=None):
     axes[0].legend(fontsize=8)
+    if num_examples is not None:
+        used, total = (
+            num_examples if isinstance(num_examples, tuple) else (num_examples, None)
+        )
+        title = f"{title} ({sample_size(used, total)})"
     if title:
         figure.suptitle(title)
     return figure

@@ -25,14 +25,12 @@ def test_skill_chart_with_baseline_and_image_metrics(tmp_path):
             np.clip(true + rng.normal(0, 0.1, true.shape), 0, 1),
             true,
             metrics=("mse", "mae", "ssim", "psnr"),
-            spatial_norm=False,
         ),
         "noisier": {
             "per_lead_time": skill_plots.skill_per_lead_time(
                 np.clip(true + rng.normal(0, 0.2, true.shape), 0, 1),
                 true,
                 metrics=("mse", "mae", "ssim", "psnr"),
-                spatial_norm=False,
             )
         },
     }
@@ -60,3 +58,27 @@ def test_skill_chart_errors():
         )
     with pytest.raises(ValueError, match="per-lead-time lists"):
         skill_plots.plot_skill_by_lead({"a": [1, 2]})
+
+
+def test_skill_chart_units_and_sample_size():
+    runs = {"model": {"mse": [1.0, 2.0], "mae": [1.0, 1.5], "rmse": [1.0, 1.4]}}
+    taxi = ("trips per 30 min", "trips per 30 min")
+    figure = skill_plots.plot_skill_by_lead(
+        runs, units=taxi, num_examples=(64, 857), title="Skill, test split"
+    )
+    assert [ax.get_ylabel() for ax in figure.axes] == [
+        "MSE [(trips per 30 min)^2]",
+        "MAE [trips per 30 min]",
+        "RMSE [trips per 30 min]",
+    ]
+    assert figure._suptitle.get_text() == "Skill, test split (n=64 of 857)"
+    figure = skill_plots.plot_skill_by_lead(runs, units="K", num_examples=(857, 857))
+    assert figure.axes[0].get_ylabel() == "MSE [K^2]"
+    assert figure._suptitle.get_text() == "Skill per lead time (n=857)"
+    # Channels in different units: a channel-mean has no unit.
+    figure = skill_plots.plot_skill_by_lead(runs, units=("K", "m/s"))
+    assert figure.axes[0].get_ylabel() == "MSE"
+    figure = skill_plots.plot_skill_scores(
+        {"model": {"vs_persistence": [0.3, 0.6]}}, num_examples=857
+    )
+    assert figure._suptitle.get_text() == "MSE skill score (n=857)"

@@ -4,6 +4,8 @@ import pathlib
 
 import numpy as np
 
+from keras_svq.testing.tiny_models import tiny_simvp_config
+
 TINY_RUN_CONFIG = {
     "backbone": "SimVPBackbone",
     "data": {
@@ -14,18 +16,11 @@ TINY_RUN_CONFIG = {
         "stride": 16,
         "crop": [16, 16],
     },
-    "model": {
-        "input_length": 4,
-        "output_length": 4,
-        "height": 16,
-        "width": 16,
-        "channels": 1,
-        "spatial_hidden_dim": 8,
-        "temporal_hidden_dim": 16,
-        "num_spatial_layers": 2,
-        "num_temporal_layers": 2,
-        "quantizer": {"name": "svq", "codebook_size": 64, "hidden_dim": 16},
-    },
+    # The shared tiny SimVP, with SimVP's default MLP ratio and 64 codes.
+    "model": tiny_simvp_config(
+        mlp_ratio=8.0,
+        quantizer={"name": "svq", "codebook_size": 64, "hidden_dim": 16},
+    ),
     "training": {
         "epochs": 1,
         "learning_rate": 0.005,
@@ -55,6 +50,68 @@ def era5_windows(num_examples=4, input_length=4, output_length=6):
         norm.denormalize(y[:num_examples]),
         splits,
     )
+
+
+def taxi_windows(input_length=4, output_length=4):
+    """All real NYC taxi test windows `(x, y)` in trips per 30 min, and their splits.
+
+    Windows 0-5 of this test split hold the missing daylight-saving hour of
+    13 March 2016 (see `keras_svq/assets/ATTRIBUTION.md`).
+    """
+    from keras_svq.data import load_sample
+
+    splits = load_sample(
+        "nyc_taxi_flow",
+        input_length=input_length,
+        output_length=output_length,
+        batch_size=16,
+        seed=0,
+    )
+    x, y = splits.arrays("test")
+    norm = splits.normalizer
+    return norm.denormalize(x), norm.denormalize(y), splits
+
+
+def colorbar_labels(figure):
+    """The labels of every colour bar of a figure (subfigures included), in drawing order."""
+    return [
+        ax.get_ylabel() or ax.get_xlabel()
+        for ax in figure.axes
+        if getattr(ax, "_colorbar", None) is not None
+    ]
+
+
+def assert_text_inside(figure, dpi=100):
+    """Everything drawn (labels, titles, tick labels, colour bars) lies inside the figure.
+
+    Uses matplotlib's own tight bounding boxes, which count only the ticks
+    actually drawn; on failure it names the axes (by their labels) that spill.
+    """
+    figure.set_dpi(dpi)
+    renderer = figure.canvas.get_renderer()
+    figure.draw(renderer)
+    box = figure.bbox
+
+    def outside(extent):
+        return (
+            extent.x0 < box.x0 - 1
+            or extent.y0 < box.y0 - 1
+            or extent.x1 > box.x1 + 1
+            or extent.y1 > box.y1 + 1
+        )
+
+    spilling = [
+        ax.get_ylabel() or ax.get_xlabel() or ax.get_title() or repr(ax)
+        for ax in figure.axes
+        if ax.get_visible() and outside(ax.get_tightbbox(renderer))
+    ]
+    titles = [figure._suptitle] + [sub._suptitle for sub in figure.subfigs]
+    spilling += [
+        title.get_text()
+        for title in titles
+        if title is not None and outside(title.get_window_extent(renderer))
+    ]
+    assert not spilling, f"cut off at the figure edge: {spilling}"
 
 
 def assert_png(path, figure, dpi=100):

@@ -14,6 +14,8 @@ from fault_helpers import digest
 
 from keras_svq.data import from_array
 
+pytestmark = pytest.mark.integration
+
 
 def _windows(workdir, n=3):
     series = np.load(workdir / "series.npy")

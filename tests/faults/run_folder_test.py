@@ -18,6 +18,8 @@ from fault_helpers import env
 
 from keras_svq.cli import main
 
+pytestmark = pytest.mark.integration
+
 
 def _train_argv(config, run, *extra):
     return [

@@ -11,9 +11,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from fault_helpers import env
 
 from keras_svq.cli import main
+
+pytestmark = pytest.mark.integration
 
 _CALLS = r"""
 import json, sys

@@ -7,9 +7,11 @@ from zoo.convlstm.convlstm_stack import ConvLSTMStack
 from zoo.recurrent.recurrent_backbone import RecurrentBackbone
 from zoo.recurrent.recurrent_backbone import check_choice
 from zoo.recurrent.recurrent_stack import check_hidden_dims
+from zoo.registry import register_backbone
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("ConvLSTMBackbone")
 class ConvLSTMBackbone(RecurrentBackbone):
     """ConvLSTM forecaster: stacked ConvLSTM cells on patched frames.
 

@@ -4,9 +4,11 @@ import keras
 
 from zoo.e3dlstm.e3dlstm_stack import E3DLSTMStack
 from zoo.predrnn.predrnn_backbone import PredRNNBackbone
+from zoo.registry import register_backbone
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("E3DLSTMBackbone")
 class E3DLSTMBackbone(PredRNNBackbone):
     """E3D-LSTM: eidetic 3D LSTMs over 2-frame windows of patched frames.
 

@@ -7,9 +7,11 @@ from zoo.mau.mau_stack import MAUStack
 from zoo.recurrent.recurrent_backbone import RecurrentBackbone
 from zoo.recurrent.recurrent_backbone import check_choice
 from zoo.recurrent.recurrent_stack import check_hidden_dims
+from zoo.registry import register_backbone
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("MAUBackbone")
 class MAUBackbone(RecurrentBackbone):
     """MAU forecaster: motion-aware units between a strided encoder and a decoder.
 

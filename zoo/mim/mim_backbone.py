@@ -4,9 +4,11 @@ import keras
 
 from zoo.mim.mim_stack import MIMStack
 from zoo.predrnn.predrnn_backbone import PredRNNBackbone
+from zoo.registry import register_backbone
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("MIMBackbone")
 class MIMBackbone(PredRNNBackbone):
     """MIM (Memory In Memory): an ST-LSTM layer, then MIM blocks.
 

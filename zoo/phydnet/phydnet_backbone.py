@@ -5,9 +5,11 @@ import keras
 from zoo.phydnet.phydnet_stack import PhyDNetStack
 from zoo.recurrent.recurrent_backbone import RecurrentBackbone
 from zoo.recurrent.recurrent_stack import check_hidden_dims
+from zoo.registry import register_backbone
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("PhyDNetBackbone")
 class PhyDNetBackbone(RecurrentBackbone):
     """PhyDNet: physical (PhyCell) and residual (ConvLSTM) dynamics in a latent space.
 

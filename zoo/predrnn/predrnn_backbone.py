@@ -5,9 +5,11 @@ import keras
 from zoo.predrnn.predrnn_stack import PredRNNStack
 from zoo.recurrent.recurrent_backbone import RecurrentBackbone
 from zoo.recurrent.recurrent_stack import check_hidden_dims
+from zoo.registry import register_backbone
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("PredRNNBackbone")
 class PredRNNBackbone(RecurrentBackbone):
     """PredRNN forecaster: stacked ST-LSTM cells with a zigzag memory.
 

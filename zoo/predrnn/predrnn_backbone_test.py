@@ -115,6 +115,7 @@ class TestScheduledSampling(TestCase):
         revived = keras.saving.load_model(path)
         self.assertAllClose(revived.backbone(x), model.backbone(x))
 
+    @pytest.mark.integration
     def test_distributed_fit(self):
         import tensorflow as tf
 

@@ -4,9 +4,11 @@ import keras
 
 from zoo.predrnn.predrnn_backbone import PredRNNBackbone
 from zoo.predrnnpp.predrnnpp_stack import PredRNNppStack
+from zoo.registry import register_backbone
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("PredRNNppBackbone")
 class PredRNNppBackbone(PredRNNBackbone):
     """PredRNN++: causal LSTM cells and a gradient highway unit.
 

@@ -4,9 +4,11 @@ import keras
 
 from zoo.predrnn.predrnn_backbone import PredRNNBackbone
 from zoo.predrnnv2.predrnnv2_stack import PredRNNv2Stack
+from zoo.registry import register_backbone
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("PredRNNv2Backbone")
 class PredRNNv2Backbone(PredRNNBackbone):
     """PredRNN v2: PredRNN with memory decoupling and reverse scheduled sampling.
 

@@ -9,7 +9,9 @@ import keras
 import numpy as np
 import pytest
 
+from keras_svq import preset_catalog
 from keras_svq.io_utils import UserError
+from keras_svq.testing import tiny_simvp_config
 from keras_svq.training import config as config_lib
 from zoo import Backbone
 from zoo import SimVPBackbone
@@ -17,19 +19,7 @@ from zoo import presets
 
 # The acceptance preset: its published test metrics are reproduced below.
 SHIPPED = "era5_uk/simvp_gsta_svq_frozen"
-TINY = dict(
-    input_length=4,
-    output_length=4,
-    height=16,
-    width=16,
-    channels=1,
-    spatial_hidden_dim=8,
-    temporal_hidden_dim=32,
-    num_spatial_layers=2,
-    num_temporal_layers=2,
-    mlp_ratio=4.0,
-    quantizer={"name": "svq", "codebook_size": 32, "hidden_dim": 16},
-)
+TINY = tiny_simvp_config(svq=True, temporal_hidden_dim=32, mlp_ratio=4.0)
 
 
 def _digests(arrays):
@@ -226,7 +216,8 @@ def test_shipped_weights_bit_rot(tmp_path, monkeypatch):
     dataset = SHIPPED.split("/")[0]
     copy = tmp_path / "presets"
     shutil.copytree(presets.PRESET_DIR / dataset, copy / dataset)
-    monkeypatch.setattr(presets, "PRESET_DIR", copy)
+    # The catalogue behind `zoo.presets` reads its folder from here.
+    monkeypatch.setattr(preset_catalog, "PRESET_DIR", copy)
     weights = presets.weights_path(SHIPPED)
     assert weights.parent.parent == copy
     damaged = bytearray(weights.read_bytes())
@@ -246,6 +237,7 @@ def test_from_preset_of_another_backbone_folder(tmp_path):
         ConvLSTMBackbone.from_preset(folder)
 
 
+@pytest.mark.integration
 def test_shipped_preset_reproduces_its_published_test_metrics():
     """The acceptance check: the published figures, from `from_preset` alone.
 

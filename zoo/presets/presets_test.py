@@ -173,13 +173,25 @@ def test_all_parameter_counts_equal_the_reference():
         _check_counts(name)
 
 
-def test_scheduled_sampling_is_validated():
-    training = config_lib.training_config(
-        {"scheduled_sampling": {"sampling_stop_iteration": 10}}
-    )
-    assert training.scheduled_sampling == {"sampling_stop_iteration": 10}
-    with pytest.raises(UserError, match="training.scheduled_sampling.sampling_stop"):
-        config_lib.training_config({"scheduled_sampling": {"sampling_stop": 10}})
+def test_scheduled_sampling_is_validated_by_the_backbone():
+    config = load_preset("weather_t2m/predrnn")
+    config["training"]["scheduled_sampling"] = {"sampling_stop_iteration": 10}
+    config_lib.validate(config)
+    assert config_lib.training_config(config["training"]).scheduled_sampling == {
+        "sampling_stop_iteration": 10
+    }
+    config["training"]["scheduled_sampling"] = {"sampling_stop": 10}
+    with pytest.raises(
+        UserError,
+        match="training.scheduled_sampling.sampling_stop; did you mean .*"
+        "sampling_stop_iteration",
+    ):
+        config_lib.validate(config)
+    # A backbone that trains without scheduled sampling refuses the section.
+    config = load_preset("weather_t2m/simvp_gsta")
+    config["training"]["scheduled_sampling"] = {"sampling_stop_iteration": 10}
+    with pytest.raises(UserError, match="SimVPBackbone has none: set it to null"):
+        config_lib.validate(config)
 
 
 def test_unknown_top_level_keys_stay_errors():

@@ -1,9 +1,13 @@
 """The functional model every recurrent backbone of the zoo is."""
 
+import inspect
+
 import keras
+import numpy as np
 
 from zoo.backbone import Backbone
 from zoo.recurrent.recurrent_predictor import RecurrentPredictor
+from zoo.recurrent.scheduled_sampling_model import ScheduledSamplingModel
 
 
 def check_positive_ints(**values):
@@ -34,7 +38,9 @@ class RecurrentBackbone(Backbone):
     `output_constraint` or `clip` is set) and the config. Inference is
     the reference's evaluation path (pure auto-regression over the future
     frames). Scheduled sampling, which needs the future frames, is applied
-    during `fit` by wrapping the backbone in `ScheduledSamplingModel`.
+    during `fit` by wrapping the backbone in `ScheduledSamplingModel`: the
+    backbone chooses it (`training_model(scheduled_sampling)`), so the
+    trainer never asks which kind of backbone it has.
 
     Args:
         stack: a `RecurrentStack`.
@@ -108,6 +114,36 @@ class RecurrentBackbone(Backbone):
         self._options = dict(options or {})
         for name, value in self._options.items():
             setattr(self, name, value)
+
+    @classmethod
+    def scheduled_sampling_arguments(cls):
+        """The `ScheduledSamplingModel` arguments (`sampling_start_value`, ...)."""
+        parameters = inspect.signature(ScheduledSamplingModel.__init__).parameters
+        return [
+            name
+            for name, p in parameters.items()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and name not in ("self", "backbone")
+        ]
+
+    def training_model(self, scheduled_sampling=None):
+        """`self`, or a built `ScheduledSamplingModel` around it.
+
+        The wrapper's weights are the backbone's plus its sampling step, so
+        a checkpoint of `fit` loads into `training_model(...)` of the same
+        settings; evaluation and export use the backbone itself.
+
+        Args:
+            scheduled_sampling: dict or None. `ScheduledSamplingModel`
+                arguments; None trains without scheduled sampling.
+        """
+        type(self).check_scheduled_sampling(scheduled_sampling)
+        if scheduled_sampling is None:
+            return self
+        wrapper = ScheduledSamplingModel(self, **scheduled_sampling)
+        # Built by one call, so that checkpoints load into it (resume, evaluate).
+        wrapper(np.zeros((1, *self.input_shape[1:]), "float32"), training=False)
+        return wrapper
 
     @staticmethod
     def check_frames(input_length, output_length, height, width, channels, patch_size):

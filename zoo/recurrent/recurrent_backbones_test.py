@@ -73,6 +73,7 @@ def _params(names, **marks):
 
 
 class TestRecurrentBackbones(TestCase):
+    @pytest.mark.integration
     @pytest.mark.parametrize("name", _params(DEFAULT_FULL_BATTERY))
     def test_battery(self, name):
         cls, kwargs, _, _ = MODELS[name]

@@ -6,6 +6,7 @@ from keras import ops
 from keras_svq.layers import MultiplicativeNoise
 from keras_svq.quantizers import get_quantizer
 from zoo.backbone import Backbone
+from zoo.registry import register_backbone
 from zoo.simvp.simvp_decoder import SimVPDecoder
 from zoo.simvp.simvp_encoder import SimVPEncoder
 from zoo.translators.translator_registry import check_translator_name
@@ -57,6 +58,7 @@ def _serialize_quantizer(quantizer):
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
+@register_backbone("SimVPBackbone")
 class SimVPBackbone(Backbone):
     """SimVP: a frame-wise CNN encoder, a translator over time-stacked latents, a decoder.
 

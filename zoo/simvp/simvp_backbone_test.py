@@ -3,26 +3,19 @@ import numpy as np
 import pytest
 
 from keras_svq.quantizers import SparseVectorQuantizer
+from keras_svq.testing import TINY_SVQ
 from keras_svq.testing import TestCase
+from keras_svq.testing import tiny_simvp_config
 from zoo import SimVPBackbone
 
-TINY = dict(
-    input_length=4,
-    output_length=4,
-    height=16,
-    width=16,
-    channels=1,
-    spatial_hidden_dim=8,
-    temporal_hidden_dim=32,
-    num_spatial_layers=2,
-    num_temporal_layers=2,
-    mlp_ratio=4.0,
-)
-SVQ = {"name": "svq", "codebook_size": 32, "hidden_dim": 16}
+SVQ = TINY_SVQ
 
 
 def tiny(**overrides):
-    return {**TINY, **overrides}
+    """The shared tiny SimVP, with a wider translator (32 channels, MLP ratio 4)."""
+    return tiny_simvp_config(
+        **{"temporal_hidden_dim": 32, "mlp_ratio": 4.0, **overrides}
+    )
 
 
 class TestSimVPBackboneBattery(TestCase):
@@ -32,12 +25,15 @@ class TestSimVPBackboneBattery(TestCase):
     rtol = 1e-4
 
     # Each full battery costs about a minute on 2 shared cores: the paper's
-    # default (gSTA + SVQ before the translator) runs by default, the others
-    # with `-m slow`.
+    # default (gSTA + SVQ before the translator) runs in CI's integration
+    # pass, the others with `-m slow`.
     @pytest.mark.parametrize(
         "kwargs",
         [
-            tiny(translator="gsta", quantizer=SVQ, quantizer_position="pre"),
+            pytest.param(
+                tiny(translator="gsta", quantizer=SVQ, quantizer_position="pre"),
+                marks=pytest.mark.integration,
+            ),
             pytest.param(
                 tiny(translator="incepu", quantizer=SVQ, quantizer_position="post"),
                 marks=pytest.mark.slow,

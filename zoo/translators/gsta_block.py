@@ -6,6 +6,7 @@ from keras import ops
 from keras_svq.layers import MixMLP
 from keras_svq.layers import TorchBatchNormalization
 from keras_svq.layers.mix_mlp import conv_fan_out_normal
+from keras_svq.layers.mix_mlp import gelu_exact
 from zoo.translators.metaformer_block import MetaFormerBlock
 from zoo.translators.translator_registry import register_meta_block
 
@@ -94,7 +95,8 @@ class GatedSpatialAttention(keras.layers.Layer):
         return ops.sigmoid(g) * f
 
     def call(self, inputs):
-        u = ops.gelu(self.proj_1(inputs), approximate=False)
+        # gelu_exact: ops.gelu's values, keeping only its input for backprop.
+        u = gelu_exact(self.proj_1(inputs))
         return self.proj_2(self._gate(u)) + inputs
 
     def compute_output_shape(self, input_shape):

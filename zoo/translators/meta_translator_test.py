@@ -9,6 +9,7 @@ from zoo.translators.meta_translator import frames_to_channels
 
 
 class TestMetaTranslator(TestCase):
+    @pytest.mark.integration
     def test_battery(self):
         self.run_layer_test(
             MetaTranslator,

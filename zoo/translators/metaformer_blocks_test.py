@@ -14,8 +14,10 @@ import keras
 import numpy as np
 import pytest
 
+from keras_svq.testing import TINY_SVQ
 from keras_svq.testing import TestCase
 from keras_svq.testing import reference_path
+from keras_svq.testing import tiny_simvp_config
 from zoo import SimVPBackbone
 from zoo import count_torch_params
 from zoo.translators.convmixer_block import ConvMixerBlock
@@ -143,19 +145,10 @@ def test_kth_parameter_counts(translator):
     _check(f"kth/simvp/SimVP_{OFFICIAL_NAMES[translator]}", translator)
 
 
-TINY = dict(
-    input_length=4,
-    output_length=4,
-    height=16,
-    width=16,
-    channels=1,
-    spatial_hidden_dim=8,
-    temporal_hidden_dim=16,
-    num_spatial_layers=2,
-    num_temporal_layers=3,
-    mlp_ratio=2.0,
-)
-SVQ = {"name": "svq", "codebook_size": 32, "hidden_dim": 16}
+# The shared tiny SimVP with three translator blocks (T·C = 32 -> hidden 16);
+# each test sets the translator.
+TINY = tiny_simvp_config(num_temporal_layers=3)
+SVQ = TINY_SVQ
 
 
 def _frames(batch=2, seed=0):
@@ -178,7 +171,7 @@ def test_forward(translator, quantizer):
     # T·C = 32 -> hidden 16 -> 32 over an 8x8 latent: both reductions, a
     # middle block (UniFormer's attention block, Swin's shifted windows).
     model = SimVPBackbone(
-        **TINY, translator=translator, quantizer=quantizer, drop_path_rate=0.1
+        **dict(TINY, translator=translator, quantizer=quantizer, drop_path_rate=0.1)
     )
     x = _frames()
     y = model(x, training=False)
@@ -196,11 +189,15 @@ class TestRepresentativeBattery(TestCase):
     rtol = 1e-4
 
     # A full battery costs one to two minutes on 2 shared cores: Swin with SVQ
-    # runs by default, ConvNeXt with `-m slow` (its light battery runs below).
+    # runs in CI's integration pass, ConvNeXt with `-m slow` (its light battery
+    # runs by default, below).
     @pytest.mark.parametrize(
         "kwargs",
         [
-            dict(TINY, translator="swin", quantizer=SVQ, num_temporal_layers=2),
+            pytest.param(
+                dict(TINY, translator="swin", quantizer=SVQ, num_temporal_layers=2),
+                marks=pytest.mark.integration,
+            ),
             pytest.param(
                 dict(TINY, translator="convnext", num_temporal_layers=2),
                 marks=pytest.mark.slow,
@@ -333,7 +330,7 @@ def test_recursive_gated_conv_matches_numpy():
 
 
 def test_uniformer_block_types_follow_the_reference():
-    model = SimVPBackbone(**TINY, translator="uniformer")
+    model = SimVPBackbone(**dict(TINY, translator="uniformer"))
     kinds = [type(b).__name__ for b in model.translator.blocks]
     assert kinds == [
         "UniformerConvBlock",
@@ -343,9 +340,9 @@ def test_uniformer_block_types_follow_the_reference():
 
 
 def test_convmixer_ignores_mlp_ratio_and_drop_rates_like_the_reference():
-    a = SimVPBackbone(**dict(TINY, mlp_ratio=2.0), translator="convmixer")
+    a = SimVPBackbone(**dict(TINY, mlp_ratio=2.0, translator="convmixer"))
     b = SimVPBackbone(
-        **dict(TINY, mlp_ratio=8.0), translator="convmixer", drop_rate=0.5
+        **dict(TINY, mlp_ratio=8.0, translator="convmixer", drop_rate=0.5)
     )
     assert count_torch_params(a) == count_torch_params(b)
     assert a.translator.blocks[0].conv_dw.kernel.shape[0] == 11

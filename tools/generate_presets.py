@@ -1,17 +1,24 @@
 """Writes the YAML presets of `zoo/presets/` from the official SVQ configs.
 
-Run once by maintainers, never at run time:
+A maintainer's tool (in the source tree, not in the wheel), run once, never
+at run time:
 
-    python -m zoo.presets.generate_presets /path/to/SVQ-Forecasting
+    python tools/generate_presets.py /path/to/SVQ-Forecasting [--output DIR]
 
-It reads `configs/<dataset>/**.py` of the official repository
+The argument is a git checkout (or bare clone) of the official repository
 (https://github.com/Pachark/SVQ-Forecasting, the OpenSTL fork the paper's
-results come from) with `ast.literal_eval` (no code is executed), fills what a
-config leaves out with OpenSTL's command-line defaults (`openstl/utils/parser.py`,
-`tools/train.py`), translates the names once (`hid_S` -> `spatial_hidden_dim`,
-...) and writes one `<dataset>/<model>.yaml` per experiment. The official
-commands pass `--overwrite`, so a config file's values win over the command
-line defaults, as here.
+results come from); its committed `HEAD` is read, so local edits do not leak
+into the presets. Each `configs/<dataset>/**.py` is parsed with `ast` and its
+top-level assignments are evaluated by a small interpreter that knows only
+literals, names assigned earlier in the file and arithmetic (`lr = 1e-3 * 2`,
+`'input_dim': hid_S`): no code of the file is executed, and an assignment it
+cannot evaluate (a call, a comprehension) is skipped. What a config leaves
+out is filled with OpenSTL's command-line defaults
+(`openstl/utils/parser.py`, `tools/train.py`), the names are translated once
+(`hid_S` -> `spatial_hidden_dim`, ...) and one `<dataset>/<model>.yaml` is
+written per experiment, into `zoo/presets/` unless `--output` says otherwise.
+The official commands pass `--overwrite`, so a config file's values win over
+the command line defaults, as here.
 
 Official hyper-parameter -> preset key:
 
@@ -35,14 +42,17 @@ Every generated preset names its official config in `reference`: the key of
 that config in the reference's `param_counts.json`.
 """
 
+import argparse
 import ast
+import operator
 import pathlib
 import subprocess
 import sys
 
 import yaml
 
-HERE = pathlib.Path(__file__).resolve().parent
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PRESET_DIR = ROOT / "zoo" / "presets"
 
 # Official folder -> (preset dataset name, keras_svq.data dataset name).
 DATASET_FOLDERS = {
@@ -118,30 +128,45 @@ _VQ_SUFFIXES = {
 }
 
 
-_SAFE_NODES = (
-    ast.Expression,
-    ast.Constant,
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.operator,
-    ast.unaryop,
-    ast.Name,
-    ast.Load,
-    ast.Dict,
-    ast.List,
-    ast.Tuple,
-)
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg, ast.Not: operator.not_}
 
 
 def _evaluate(node, names):
-    """Literals and arithmetic on earlier names (`lr = 1e-3 * 2`, `'input_dim': hid_S`)."""
-    expression = ast.Expression(node)
-    for child in ast.walk(expression):
-        if not isinstance(child, _SAFE_NODES):
-            raise ValueError(f"unsupported expression {ast.dump(node)[:80]}")
-    return eval(
-        compile(expression, "<config>", "eval"), {"__builtins__": {}}, dict(names)
-    )
+    """Literals and arithmetic on earlier names (`lr = 1e-3 * 2`, `'input_dim': hid_S`).
+
+    Walks the expression itself (`ast.literal_eval` knows no names and no
+    arithmetic beyond complex numbers); anything else raises a `ValueError`,
+    an unknown name a `NameError`.
+    """
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id not in names:
+            raise NameError(node.id)
+        return names[node.id]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_evaluate(item, names) for item in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict) and None not in node.keys:  # no `**spread`
+        return {
+            _evaluate(key, names): _evaluate(value, names)
+            for key, value in zip(node.keys, node.values)
+        }
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _evaluate(node.left, names), _evaluate(node.right, names)
+        return _BINARY[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        return _UNARY[type(node.op)](_evaluate(node.operand, names))
+    raise ValueError(f"unsupported expression {ast.dump(node)[:80]}")
 
 
 def _read_config(repo, path):
@@ -156,8 +181,8 @@ def _read_config(repo, path):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             try:
                 values[node.targets[0].id] = _evaluate(node.value, values)
-            except (ValueError, NameError):
-                continue  # not a hyper-parameter we read (comprehensions, ...)
+            except (ValueError, NameError, TypeError, ArithmeticError):
+                continue  # not a hyper-parameter we read (calls, comprehensions...)
     return values
 
 
@@ -389,10 +414,21 @@ def write_preset(path, preset, header):
     path.write_text(text)
 
 
-def generate(repo):
-    from keras_svq.data import DATASETS
+def generate(repo, output=PRESET_DIR, datasets=None):
+    """Writes the presets of every official config; returns their names.
 
-    repo = pathlib.Path(repo)
+    Args:
+        repo: path. A git checkout or bare clone of SVQ-Forecasting.
+        output: path. The folder that receives `<dataset>/<model>.yaml`.
+            Defaults to the source tree's `zoo/presets/`.
+        datasets: None or a mapping from preset dataset name to its
+            `keras_svq.data.DATASETS` entry (frame shape, lengths). Defaults
+            to `keras_svq.data.DATASETS`.
+    """
+    if datasets is None:
+        from keras_svq.data import DATASETS as datasets
+
+    repo, output = pathlib.Path(repo), pathlib.Path(output)
     listing = subprocess.run(
         ["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "HEAD", "configs"],
         check=True,
@@ -421,9 +457,9 @@ def generate(repo):
             if cfg["method"] in RECURRENT_METHODS
             else preset_from_official
         )
-        preset = build(cfg, dataset, DATASETS[dataset], reference_key(path))
+        preset = build(cfg, dataset, datasets[dataset], reference_key(path))
         header = (
-            f"Preset {dataset}/{name}: generated by zoo/presets/generate_presets.py from\n"
+            f"Preset {dataset}/{name}: generated by tools/generate_presets.py from\n"
             f"the official config {path} of github.com/Pachark/SVQ-Forecasting\n"
             "(values it leaves out: OpenSTL's command-line defaults).\n"
             "Run: keras-svq train --preset "
@@ -446,11 +482,27 @@ def generate(repo):
                 "so its trainable count\n(param_counts.json) still includes the "
                 "projection; here it is non-trainable from the start."
             )
-        write_preset(HERE / dataset / f"{name}.yaml", preset, header)
+        write_preset(output / dataset / f"{name}.yaml", preset, header)
         written.append(f"{dataset}/{name}")
     return written
 
 
-if __name__ == "__main__":
-    for name in generate(sys.argv[1]):
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Write zoo/presets/ from the official SVQ-Forecasting configs."
+    )
+    parser.add_argument("repo", help="git checkout or bare clone of SVQ-Forecasting")
+    parser.add_argument(
+        "--output",
+        default=str(PRESET_DIR),
+        help="folder that receives <dataset>/<model>.yaml (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    # Run as a script from anywhere: `keras_svq` is found in the source tree.
+    sys.path.insert(0, str(ROOT))
+    for name in generate(args.repo, args.output):
         print(name)
+
+
+if __name__ == "__main__":
+    main()
