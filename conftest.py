@@ -2,7 +2,8 @@
 
 TensorFlow must be told to split the CPU into two logical devices before its
 runtime starts, so that `tf.distribute.MirroredStrategy` tests can run on a
-machine without GPUs. This has to happen at import time of the first conftest.
+machine without GPUs. This has to happen at import time of the first conftest,
+as has the choice of oneDNN kernels (`TF_ENABLE_ONEDNN_OPTS`).
 Tests that read the shared folder (`keras_svq.testing.reference`) are skipped
 when it is absent.
 """
@@ -11,6 +12,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# What `import keras_svq` and the `keras-svq` command choose (keras_svq.runtime):
+# the tests run TensorFlow's oneDNN kernels whatever the CPU's default.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

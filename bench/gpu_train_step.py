@@ -16,6 +16,14 @@ and the ratios against them.
     python bench/gpu_train_step.py --backends jax --precisions float32 mixed_bfloat16
     python bench/gpu_train_step.py --backends jax torch --largest --compare official.json
     python bench/gpu_train_step.py --smoke          # tiny shapes, any CPU backend
+    python bench/gpu_train_step.py --precisions float32 --models simvp --profile 15
+
+`--profile N` (JAX) traces three more steps with `jax.profiler` and prints
+the N ops that take longest on the device: what names the cause of the
+float32 gap against the official code (issue 18: 0.57x its samples/s on an
+H200, while mixed bfloat16 ran 1.9x faster), e.g. a slow cuDNN algorithm for
+the depthwise and dilated convolutions or layout transposes around them.
+`XLA_FLAGS` / `NVIDIA_TF32_OVERRIDE` set in the environment reach the workers.
 
 On torch, Keras runs eagerly (`jit_compile="auto"`): torch.compile fails on
 SimVP with torch 2.13's inductor; `--torch-compile` tries it anyway.
@@ -135,7 +143,49 @@ def _make_step_timer():
     return StepTimer()
 
 
-def run_worker(variant, precision, batch_size, steps, smoke, jit):
+def _profile_jax_steps(model, x, y, batch_size, steps, top):
+    """Traces `steps` training steps with the JAX profiler; the `top` ops by time.
+
+    Device planes (`/device:GPU:0`, ...) when there are any, else the host's
+    XLA ops (CPU runs). Returns `[(op name, seconds per step, share), ...]`:
+    what names the cause of a slow step (a convolution algorithm, layout
+    transposes, a fusion).
+    """
+    import glob
+    import tempfile
+
+    import jax
+
+    folder = tempfile.mkdtemp(prefix="svq_profile_")
+    with jax.profiler.trace(folder):
+        model.fit(
+            x[: batch_size * steps],
+            y[: batch_size * steps],
+            batch_size=batch_size,
+            epochs=1,
+            verbose=0,
+            shuffle=False,
+        )
+    (path,) = glob.glob(f"{folder}/**/*.xplane.pb", recursive=True)
+    data = jax.profiler.ProfileData.from_file(path)
+    planes = [p for p in data.planes if p.name.startswith("/device:")]
+    if not planes:
+        planes = [p for p in data.planes if p.name.startswith("/host:")]
+    totals = {}
+    for plane in planes:
+        for line in plane.lines:
+            if line.name in ("Steps", "XLA Modules", "python", "Framework Name Scope"):
+                continue
+            for event in line.events:
+                totals[event.name] = (
+                    totals.get(event.name, 0.0) + event.duration_ns / 1e9
+                )
+    whole = sum(totals.values()) or 1.0
+    ranked = sorted(totals.items(), key=lambda item: -item[1])[:top]
+    return [(name, seconds / steps, seconds / whole) for name, seconds in ranked]
+
+
+def run_worker(variant, precision, batch_size, steps, smoke, jit, profile=0):
     import keras
     import numpy as np
 
@@ -175,7 +225,13 @@ def run_worker(variant, precision, batch_size, steps, smoke, jit):
     warm = timer.times[min(3, len(timer.times) - 1) :]  # drop compilation steps
     seconds = float(np.median(warm))
     params = sum(int(np.prod(w.shape)) for w in model.weights)
+    extra = {}
+    if profile and keras.backend.backend() == "jax":
+        extra["profile"] = _profile_jax_steps(
+            model, x, y, batch_size, min(3, steps), profile
+        )
     return {
+        **extra,
         "impl": f"keras-{keras.backend.backend()}",
         "device": _device_name(),
         "model": variant,
@@ -209,6 +265,8 @@ def _spawn(backend, variant, precision, batch_size, args):
         command.append("--no-jit")
     if args.torch_compile:
         command.append("--torch-compile")
+    if args.profile:
+        command += ["--profile", str(args.profile)]
     proc = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=args.timeout
     )
@@ -285,6 +343,18 @@ def print_table(rows):
         )
 
 
+def print_profiles(rows):
+    """The `--profile` ops of each row that has them."""
+    for r in rows:
+        if not r.get("profile"):
+            continue
+        print(
+            f"\nlongest ops, {r['impl']} {r['model']} {r['precision']} batch {r['batch']} (ms per step, share):"
+        )
+        for name, seconds, share in r["profile"]:
+            print(f"  {seconds * 1e3:9.2f} {share:6.1%}  {name[:110]}")
+
+
 def print_ratios(rows, batch=16):
     def find(impl, model, precision, batch):
         for r in rows:
@@ -354,6 +424,13 @@ def main():
         action="store_true",
         help="jit_compile=True on every backend (torch.compile on torch)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="JAX: trace 3 more steps and print the N ops that take longest",
+    )
     parser.add_argument("--timeout", type=int, default=600)
     parser.add_argument("--output", help="also write the rows as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -367,6 +444,7 @@ def main():
             args.steps,
             args.smoke,
             jit=jit,
+            profile=args.profile,
         )
         print(json.dumps(row))
         return
@@ -383,6 +461,7 @@ def main():
             rows.extend(json.load(handle))
     print()
     print_table(rows)
+    print_profiles(rows)
     print_ratios(rows, args.batch)
     if args.output:
         with open(args.output, "w") as handle:

@@ -44,7 +44,42 @@ SETTINGS = {
         {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)},
         {"runtime": True},
     ),
+    "runtime_bfc": ({"TF_CPU_ALLOCATOR_USE_BFC": "true"}, {"runtime": True}),
+    "runtime_sysalloc": ({"TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "true"}, {"runtime": True}),
+    "runtime_sysalloc_thp": (
+        {
+            "TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "true",
+            "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
+        },
+        {"runtime": True},
+    ),
+    "runtime_sysalloc_thp_32m": (
+        {
+            "TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "true",
+            "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
+            "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+        },
+        {"runtime": True},
+    ),
+    "runtime_sysalloc_heap": (
+        {
+            "TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "true",
+            "MALLOC_ARENA_MAX": "1",
+            "MALLOC_MMAP_MAX_": "0",
+        },
+        {"runtime": True},
+    ),
+    "runtime_sysalloc_heap_arena2": (
+        {
+            "TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "true",
+            "MALLOC_ARENA_MAX": "2",
+            "MALLOC_MMAP_MAX_": "0",
+        },
+        {"runtime": True},
+    ),
+    "runtime_no_onednn": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, {"runtime": True}),
     "no_onednn": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, {}),
+    "onednn": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, {}),
     "arena2": ({"MALLOC_ARENA_MAX": "2"}, {}),
     "arena1": ({"MALLOC_ARENA_MAX": "1"}, {}),
     "mmap_4m": ({"MALLOC_MMAP_THRESHOLD_": str(4 << 20)}, {}),
@@ -67,6 +102,14 @@ SETTINGS = {
     "no_grappler_remap": ({}, {"grappler": {"remapping": False}}),
     "no_grappler_layout": ({}, {"grappler": {"layout_optimizer": False}}),
     "no_grappler_all": ({}, {"grappler": {"disable_meta_optimizer": True}}),
+    "runtime_no_arithmetic": (
+        {},
+        {"runtime": True, "grappler": {"arithmetic_optimization": False}},
+    ),
+    "runtime_no_grappler": (
+        {},
+        {"runtime": True, "grappler": {"disable_meta_optimizer": True}},
+    ),
 }
 DEFAULT_SETTINGS = ["before", "before_lean_gelu", "baseline", "runtime"]
 

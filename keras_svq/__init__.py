@@ -9,6 +9,10 @@ What `import keras_svq` imports:
   alone. The subpackages that need TensorFlow (tf.data pipelines, SavedModel
   export) or matplotlib (`data`, `metrics`, `training`, `export`, `viz`)
   load on first use, so the package works on the JAX and torch backends.
+  Before Keras loads, `TF_ENABLE_ONEDNN_OPTS=1` is set unless the variable
+  is set already or TensorFlow is imported (`keras_svq.runtime`): on CPUs
+  without AVX-512 TensorFlow would otherwise run Eigen's kernels, at about
+  half the speed.
 - In the `keras-svq` command's own process, only this file and
   `keras_svq.version`: the command's parser and `keras-svq presets` need no
   Keras, and TensorFlow must not load before the command has silenced its
@@ -72,6 +76,8 @@ def complete_import():
     """
     # import_module, not `from keras_svq import ...`: that would look the
     # names up through this module's `__getattr__` first.
+    # TensorFlow's oneDNN kernels, unless the user chose (see keras_svq.runtime).
+    importlib.import_module("keras_svq.runtime").configure_onednn()
     modules = {
         name: importlib.import_module(f"keras_svq.{name}")
         for name in ("initializers", "layers", "quantizers")

@@ -11,6 +11,11 @@ predict|export`, the benchmarks) before TensorFlow is imported. It sets:
   free), freed activation buffers stay in the arenas as fragmented heap, so
   the process's resident set grows well above the live tensors (see
   `bench/memory_profile.py` and `bench/RESULTS.md`);
+- TensorFlow's oneDNN kernels (`TF_ENABLE_ONEDNN_OPTS=1`), unless the user
+  set the variable. TensorFlow turns them on by itself only on CPUs with
+  AVX-512 VNNI, BF16 or AMX; on an AVX2 CPU (AMD EPYC here) it falls back to
+  Eigen's kernels, and SimVP-gSTA's forward pass then takes 1.96x as long
+  (batch 16: 3.72 s against 1.90 s with oneDNN, `bench/RESULTS.md`);
 - TensorFlow's intra- and inter-op thread pools, when `threads` is given;
 - on the TensorFlow backend, TensorFlow is imported without JAX: when JAX is
   installed, TensorFlow's TFLite converter imports it (for its JAX input
@@ -115,7 +120,37 @@ def import_tensorflow_without_jax():
     return True
 
 
-def configure(threads=None, *, malloc=True):
+def configure_onednn(enable=True):
+    """Sets `TF_ENABLE_ONEDNN_OPTS` unless it is set or TensorFlow is loaded.
+
+    Returns the value in force (None when TensorFlow was already imported
+    without the variable: its own choice then stands).
+    """
+    if "TF_ENABLE_ONEDNN_OPTS" not in os.environ and "tensorflow" not in sys.modules:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if enable else "0"
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+
+
+def configure_low_memory():
+    """Has oneDNN allocate through malloc (`TF_ONEDNN_USE_SYSTEM_ALLOCATOR`).
+
+    oneDNN's own allocator is a best-fit pool that keeps freed buffers for
+    reuse: fast, but its fragmentation holds 0.3-0.5 GiB above the live
+    tensors of a SimVP-gSTA step (batch 16, t2m). Through malloc, with
+    `configure_malloc()`'s 1 MiB mmap threshold, freed buffers go back to the
+    system at once: peak RSS 4.99 -> 4.43 GiB, but every large buffer is
+    page-faulted anew and the step takes about 1.5x as long
+    (`bench/RESULTS.md`). Does nothing if the user set the variable.
+    """
+    if (
+        "TF_ONEDNN_USE_SYSTEM_ALLOCATOR" not in os.environ
+        and "tensorflow" not in sys.modules
+    ):
+        os.environ["TF_ONEDNN_USE_SYSTEM_ALLOCATOR"] = "true"
+    return os.environ.get("TF_ONEDNN_USE_SYSTEM_ALLOCATOR")
+
+
+def configure(threads=None, *, malloc=True, onednn=True, low_memory=False):
     """Applies the runtime settings; call before importing TensorFlow.
 
     Safe to call more than once (later calls only change the thread pools if
@@ -125,12 +160,20 @@ def configure(threads=None, *, malloc=True):
         threads: int or None. Intra- and inter-op threads of TensorFlow; None
             keeps TensorFlow's default (one per core).
         malloc: bool. Apply `configure_malloc()`'s defaults. Defaults to True.
+        onednn: bool. Turn TensorFlow's oneDNN kernels on (`configure_onednn`)
+            when the user has not chosen. Defaults to True.
+        low_memory: bool. Trade speed for memory (`configure_low_memory`).
+            Defaults to False.
 
     Returns:
         dict: what was applied.
     """
     if malloc and "malloc" not in _configured:
         _configured["malloc"] = configure_malloc()
+    if onednn and "onednn" not in _configured:
+        _configured["onednn"] = configure_onednn()
+    if low_memory and "low_memory" not in _configured:
+        _configured["low_memory"] = configure_low_memory()
     if import_tensorflow_without_jax():
         _configured["tensorflow_without_jax"] = True
     if threads is not None:

@@ -126,6 +126,62 @@ def test_runtime_malloc_settings_respect_the_environment():
     assert _malloc_settings(user_set)[0] == {}
 
 
+@pytest.mark.parametrize("user_value", [None, "0"])
+def test_import_turns_onednn_on_unless_the_user_chose(user_value):
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if user_value is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = user_value
+    code = (
+        "import os, sys, keras_svq\n"
+        "assert 'tensorflow' in sys.modules\n"
+        "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-1] == (user_value or "1")
+
+
+def test_low_memory_setting_respects_the_environment(monkeypatch):
+    from keras_svq import runtime
+
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)  # not imported yet
+    monkeypatch.delenv("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", raising=False)
+    assert runtime.configure_low_memory() == "true"
+    monkeypatch.setenv("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "false")
+    assert runtime.configure_low_memory() == "false"
+
+
+def test_roofline_counts_flops_and_bounds_the_speed_up(monkeypatch, capsys):
+    import roofline
+
+    monkeypatch.setattr(roofline, "MLP_SHAPE", (64, 16, 32))
+    result = roofline.main(
+        [
+            "--preset",
+            "era5_uk/simvp_gsta",
+            "--batch-size",
+            "1",
+            "--repeats",
+            "1",
+            "--official-seconds",
+            "2.0",
+        ]
+    )
+    # One window of era5_uk/simvp_gsta is hundreds of MFLOP, far from 0 or a TFLOP.
+    assert 1e8 < result["flops"] < 1e11
+    assert result["rates"]["tensorflow"] > 0
+    assert result["floor_s"] == pytest.approx(
+        result["flops"] / (max(result["rates"].values()) * 1e9)
+    )
+    assert "at most" in capsys.readouterr().out
+
+
 def test_compiled_predictor_matches_the_model():
     import keras
 

@@ -63,6 +63,8 @@ def test_gpu_train_step_smoke_on_jax_and_torch(tmp_path):
             str(compare),
             "--output",
             str(output),
+            "--profile",
+            "5",
         ],
         capture_output=True,
         text=True,
@@ -89,3 +91,11 @@ def test_gpu_train_step_smoke_on_jax_and_torch(tmp_path):
         assert f"{impl} float32: simvp_svq_frozen step time = " in proc.stdout
         assert f"float32 simvp: {impl} trains " in proc.stdout
         assert "as fast as official-torch" in proc.stdout
+    # --profile: the JAX rows name their longest ops (host XLA ops on the CPU).
+    for r in ours:
+        if r["impl"] == "keras-jax" and not r.get("largest"):
+            assert 1 <= len(r["profile"]) <= 5, r
+            assert all(
+                seconds > 0 and 0 < share <= 1 for _, seconds, share in r["profile"]
+            )
+    assert "longest ops, keras-jax simvp float32 batch 8" in proc.stdout
