@@ -10,7 +10,11 @@ einops) are replaced by stubs that fail if called. Nothing here is imported by
 the package, and the official code is imported only from `DIR`.
 
     python bench/compare_official.py --official-dir .official [--steps 8] \
-        [--models simvp svq_frozen svq_learnable] [--inference]
+        [--models simvp simvp_remat svq_frozen svq_learnable] [--inference]
+
+`simvp_remat` is ours with `training.remat_layers: [attn, mlp]` (gradient
+checkpointing of the translator's mixers and MLPs) against the same official
+model.
 
 For each model, one process holds ours (Keras, TensorFlow backend,
 `keras_svq.runtime` settings) and one the official model (same shape: 12 ->
@@ -55,6 +59,10 @@ MODELS = {
         dict(SVQ, freeze_codebook=False),
     ),
 }
+# Ours with gradient checkpointing (`training.remat_layers`): the official
+# model is the same as for the plain preset.
+REMAT = {"simvp_remat": ("attn", "mlp")}
+MODELS["simvp_remat"] = MODELS["simvp"]
 
 
 def _cpu_jiffies():
@@ -204,10 +212,12 @@ def ours_worker(name, threads):
     import keras
     import numpy as np
 
+    from keras_svq.training.trainer import remat_scope
     from zoo import SimVPBackbone
 
     keras.utils.set_random_seed(0)
-    model = SimVPBackbone.from_preset(MODELS[name][0], load_weights=False)
+    with remat_scope(REMAT.get(name)):
+        model = SimVPBackbone.from_preset(MODELS[name][0], load_weights=False)
     model.compile(optimizer=keras.optimizers.Adam(5e-3), loss="mae")
     rng = np.random.default_rng(0)
     shape = (SHAPE["batch"], SHAPE["T"], SHAPE["H"], SHAPE["W"], SHAPE["C"])

@@ -110,6 +110,11 @@ SETTINGS = {
         {},
         {"runtime": True, "grappler": {"disable_meta_optimizer": True}},
     ),
+    # Gradient checkpointing (keras.RematScope) of the named layers: their
+    # activations are recomputed in the backward pass instead of kept.
+    "runtime_remat_mlp": ({}, {"runtime": True, "remat": ["mlp"]}),
+    "runtime_remat_attn": ({}, {"runtime": True, "remat": ["attn"]}),
+    "runtime_remat_attn_mlp": ({}, {"runtime": True, "remat": ["attn", "mlp"]}),
 }
 DEFAULT_SETTINGS = ["before", "before_lean_gelu", "baseline", "runtime"]
 
@@ -259,7 +264,11 @@ def worker(args):
     keras.utils.set_random_seed(0)
     preset_name = PRESETS[args.model]
     preset = SimVPBackbone.get_preset(preset_name)
-    model = SimVPBackbone.from_preset(preset_name, load_weights=False)
+    with keras.RematScope(
+        mode="list_of_layers" if options.get("remat") else None,
+        layer_names=options.get("remat", []),
+    ):
+        model = SimVPBackbone.from_preset(preset_name, load_weights=False)
     stages["model built"] = _status()
     model.compile(
         optimizer=keras.optimizers.Adam(preset["training"]["learning_rate"]),

@@ -10,5 +10,6 @@ from keras_svq.layers.multi_head_self_attention import MultiHeadSelfAttention
 from keras_svq.layers.multiplicative_noise import MultiplicativeNoise
 from keras_svq.layers.output_constraint import OutputConstraint
 from keras_svq.layers.pixel_shuffle import PixelShuffle
+from keras_svq.layers.remat import KeywordSafeRemat
 from keras_svq.layers.torch_batch_normalization import TorchBatchNormalization
 from keras_svq.layers.window_attention import WindowAttention

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_svq.layers.conv_norm_act import _get_activation
 from keras_svq.layers.conv_norm_act import _serialize_activation
+from keras_svq.layers.remat import KeywordSafeRemat
 
 
 def conv_fan_out_normal():
@@ -76,7 +77,7 @@ def gelu_dense(h, kernel, bias):
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class MixMLP(keras.layers.Layer):
+class MixMLP(KeywordSafeRemat, keras.layers.Layer):
     """`1x1 conv -> 3x3 depthwise conv -> activation -> Dropout -> 1x1 conv -> Dropout`.
 
     The feed-forward network of VAN (`MixMlp`), used by SimVP's gSTA and TAU

@@ -4,10 +4,11 @@ import keras
 
 from keras_svq.layers.conv_norm_act import _get_activation
 from keras_svq.layers.conv_norm_act import _serialize_activation
+from keras_svq.layers.remat import KeywordSafeRemat
 
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class MLP(keras.layers.Layer):
+class MLP(KeywordSafeRemat, keras.layers.Layer):
     """`Dense -> activation -> Dropout -> Dense -> Dropout` on the last axis.
 
     timm's `Mlp`, the channel mixer of ViT, Swin, PoolFormer and the other

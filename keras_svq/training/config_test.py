@@ -59,6 +59,8 @@ def test_set_values_are_yaml():
         (["trainig.epochs=3"], "trainig"),
         (["training.epochs=0"], "training.epochs"),
         (["training.epochs"], "key=value"),
+        (["training.remat_layers=mlp"], "training.remat_layers"),
+        (["training.remat_layers=[]"], "training.remat_layers"),
     ],
 )
 def test_unknown_or_bad_keys_are_named(overrides, message):

@@ -262,3 +262,22 @@ def test_train_uses_user_callbacks_and_metrics_without_data_warnings(
     assert built_once.builds == 0  # the caller's TrainingConfig was used
     rows = json.loads((tmp_path / "run" / "logs" / "history.json").read_text())
     assert {"mae", "val_mae", "user_value"} <= set(rows[-1])
+
+
+def test_remat_layers_train_the_same_model_and_typos_are_named(tmp_path):
+    losses = {}
+    for name, remat in (("plain", None), ("remat", ["attn", "mlp"])):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = _config(folder, epochs=1, deterministic=True, remat_layers=remat)
+        summary = trainer.train(config, folder / "run", verbose=0)
+        assert summary["status"] == "finished"
+        history = json.loads((folder / "run" / "logs" / "history.json").read_text())
+        losses[name] = [row["loss"] for row in history] + [
+            row["val_loss"] for row in history
+        ]
+    np.testing.assert_allclose(losses["remat"], losses["plain"], rtol=1e-5)
+    config = _config(tmp_path, remat_layers=["attn", "mpl"])
+    training = config_lib.training_config(config["training"])
+    with pytest.raises(trainer.UserError, match="no layer of the model is named 'mpl'"):
+        trainer.build_training_model(config, training, trainer.build_data(config))

@@ -1,0 +1,62 @@
+"""Gradient checkpointing (`keras.RematScope`) for layers with keyword arguments."""
+
+import functools
+
+
+class KeywordSafeRemat:
+    """Mixin: lets `keras.RematScope` recompute a layer called with keywords.
+
+    Keras rematerialises a layer by wrapping its `call` in `keras.remat`. On
+    the TensorFlow backend that is `tf.recompute_grad`, which refuses keyword
+    arguments inside a `tf.function` ("The custom_gradient decorator
+    currently supports keywords arguments only when eager execution is
+    enabled"), so a layer called as `layer(x, training=True)` fails to train
+    under the scope. This mixin binds the keyword arguments into the
+    recomputed function and passes only the tensors positionally; on every
+    backend the result is the same function and the same gradients.
+
+    A layer that draws random numbers in training (a dropout rate above 0)
+    is refused: the recomputation would draw a different mask from the one
+    the forward pass used, and the gradients would be wrong.
+
+    List the mixin before `keras.layers.Layer`:
+
+    ```python
+    class MyMLP(KeywordSafeRemat, keras.layers.Layer): ...
+
+    with keras.RematScope(mode="list_of_layers", layer_names=["mlp"]):
+        model = build_model()  # the layers named "mlp" are recomputed
+    ```
+    """
+
+    def rematerialized_call(self, layer_call, *args, **kwargs):
+        rematerialize = super().rematerialized_call
+        if not self._remat_mode:
+            return layer_call
+        if kwargs.get("training") and getattr(self, "dropout_rate", 0):
+            raise ValueError(
+                f"Layer '{self.name}' is rematerialised (keras.RematScope) and "
+                f"has dropout_rate={self.dropout_rate}: the backward pass would "
+                "recompute it with a different dropout mask. Leave it out of "
+                "the RematScope, or set its dropout rate to 0."
+            )
+
+        def call(*call_args, **call_kwargs):
+            bound = functools.partial(layer_call, **call_kwargs)
+            return rematerialize(bound, *call_args)(*call_args)
+
+        return call
+
+
+def supports_remat_on_tensorflow(layer):
+    """Whether `keras.RematScope` can recompute `layer` in a TensorFlow graph.
+
+    True for layers with this mixin, and for layers whose `call` takes no
+    `training` or `mask` argument (Keras passes those as keywords).
+    """
+    if isinstance(layer, KeywordSafeRemat):
+        return True
+    return not (
+        getattr(layer, "_call_has_training_arg", False)
+        or getattr(layer, "_call_has_mask_arg", False)
+    )

@@ -1,0 +1,126 @@
+import importlib.util
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_svq.io_utils import UserError
+from keras_svq.layers import MLP
+from keras_svq.layers import MixMLP
+from keras_svq.training import trainer
+
+X = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype("float32")
+
+
+def _model(layer_names, layer_class=MixMLP, second=False, **kwargs):
+    keras.utils.set_random_seed(0)
+    with trainer.remat_scope(layer_names):
+        inputs = keras.Input((8, 8, 16))
+        hidden = layer_class(64, name="mlp", **kwargs)(inputs)
+        if second:
+            hidden = layer_class(64, name="other")(hidden)
+        return keras.Model(inputs, keras.layers.Dense(4, name="head")(hidden))
+
+
+def _gradients(model):
+    """Loss gradients in a traced function (where tf.recompute_grad refuses keywords)."""
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(model(x, training=True)))
+        return tape.gradient(loss, model.trainable_variables)
+
+    graph = step.get_concrete_function(tf.TensorSpec(X.shape)).graph
+    matmuls = sum(
+        op.type in ("MatMul", "BatchMatMulV2") for op in graph.get_operations()
+    )
+    return [g.numpy() for g in step(X)], matmuls
+
+
+@pytest.mark.parametrize("layer_class", [MixMLP, MLP])
+def test_rematerialised_layer_trains_to_the_same_gradients(layer_class):
+    plain, plain_matmuls = _gradients(_model(None, layer_class))
+    remat, remat_matmuls = _gradients(_model(["mlp"], layer_class))
+    for a, b in zip(plain, remat):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The recomputation is in the graph: fc1 and fc2 run again in the backward pass.
+    assert remat_matmuls >= plain_matmuls + 2
+
+
+def test_layer_outside_the_list_is_not_rematerialised():
+    _, plain_matmuls = _gradients(_model(None, second=True))
+    _, one_matmuls = _gradients(_model(["other"], second=True))
+    _, both_matmuls = _gradients(_model(["mlp", "other"], second=True))
+    # The recomputed MixMLP runs fc1 and fc2 again; the first one, when
+    # listed too, adds its own (and the gradient to its input, which
+    # tf.recompute_grad always computes).
+    assert one_matmuls == plain_matmuls + 2
+    assert both_matmuls >= one_matmuls + 2
+
+
+def test_dropout_under_remat_is_refused():
+    model = _model(["mlp"], dropout_rate=0.1)
+    with pytest.raises(ValueError, match="dropout_rate=0.1.*different dropout mask"):
+        model(X, training=True)
+    # Inference draws no mask: allowed.
+    assert tuple(model(X, training=False).shape) == (2, 8, 8, 4)
+
+
+def test_unknown_remat_layer_is_named():
+    model = _model(None)
+    trainer.check_remat_layers(model, ["mlp"])
+    with pytest.raises(UserError, match="'mpl'.*Layer names: dropout, dwconv, fc1"):
+        trainer.check_remat_layers(model, ["mpl"])
+
+
+def test_layer_tensorflow_cannot_recompute_is_refused_before_training():
+    # Dense takes `training`: tf.recompute_grad would fail inside the step.
+    with pytest.raises(UserError, match="'head' \\(Dense\\) cannot be recomputed"):
+        trainer.check_remat_layers(_model(None), ["mlp", "head"])
+
+
+_OTHER_BACKEND_SCRIPT = """
+import numpy as np, keras
+from keras_svq.layers import MixMLP
+
+def train(remat):
+    keras.utils.set_random_seed(0)
+    names = ["mlp"] if remat else []
+    with keras.RematScope(mode="list_of_layers" if remat else None, layer_names=names):
+        inputs = keras.Input((8, 8, 16))
+        outputs = keras.layers.Dense(4)(MixMLP(64, name="mlp")(inputs))
+        model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 8, 8, 16)).astype("float32")
+    y = rng.standard_normal((4, 8, 8, 4)).astype("float32")
+    model.fit(x, y, batch_size=2, epochs=2, verbose=0)
+    return model.get_weights()
+
+print(max(float(np.abs(a - b).max()) for a, b in zip(train(False), train(True))))
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_remat_trains_the_same_weights_on_other_backends(backend):
+    required = os.environ.get("KERAS_SVQ_REQUIRE_BACKENDS", "").split(",")
+    if importlib.util.find_spec(backend) is None and backend not in required:
+        pytest.skip(f"{backend} is not installed")
+    env = dict(
+        os.environ, KERAS_BACKEND=backend, CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", _OTHER_BACKEND_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert float(proc.stdout.strip().splitlines()[-1]) < 1e-5
