@@ -13,8 +13,8 @@ the package, and the official code is imported only from `DIR`.
         [--models simvp simvp_remat svq_frozen svq_learnable] [--inference]
 
 `simvp_remat` is ours with `training.remat_layers: [attn, mlp]` (gradient
-checkpointing of the translator's mixers and MLPs) against the same official
-model.
+checkpointing of the translator's mixers and MLPs), `simvp_remat_mlp` with
+`[mlp]`, each against the same official model.
 
 For each model, one process holds ours (Keras, TensorFlow backend,
 `keras_svq.runtime` settings) and one the official model (same shape: 12 ->
@@ -61,8 +61,8 @@ MODELS = {
 }
 # Ours with gradient checkpointing (`training.remat_layers`): the official
 # model is the same as for the plain preset.
-REMAT = {"simvp_remat": ("attn", "mlp")}
-MODELS["simvp_remat"] = MODELS["simvp"]
+REMAT = {"simvp_remat": ("attn", "mlp"), "simvp_remat_mlp": ("mlp",)}
+MODELS.update({name: MODELS["simvp"] for name in REMAT})
 
 
 def _cpu_jiffies():

@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from keras_svq.layers.remat import KeywordSafeRemat
+
 
 @keras.saving.register_keras_serializable(package="keras_svq")
-class MultiHeadSelfAttention(keras.layers.Layer):
+class MultiHeadSelfAttention(KeywordSafeRemat, keras.layers.Layer):
     """Scaled dot-product self-attention with `num_heads` heads.
 
     One Dense layer produces queries, keys and values together (`qkv`, width

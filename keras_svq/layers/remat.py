@@ -15,8 +15,8 @@ class KeywordSafeRemat:
     recomputed function and passes only the tensors positionally; on every
     backend the result is the same function and the same gradients.
 
-    A layer that draws random numbers in training (a dropout rate above 0)
-    is refused: the recomputation would draw a different mask from the one
+    A layer that draws random numbers in training (an attribute
+    `*dropout_rate` above 0) is refused: the recomputation would draw a different mask from the one
     the forward pass used, and the gradients would be wrong.
 
     List the mixin before `keras.layers.Layer`:
@@ -33,12 +33,18 @@ class KeywordSafeRemat:
         rematerialize = super().rematerialized_call
         if not self._remat_mode:
             return layer_call
-        if kwargs.get("training") and getattr(self, "dropout_rate", 0):
+        rates = {
+            name: value
+            for name, value in vars(self).items()
+            if name.endswith("dropout_rate") and value
+        }
+        if kwargs.get("training") and rates:
+            settings = ", ".join(f"{name}={value}" for name, value in rates.items())
             raise ValueError(
                 f"Layer '{self.name}' is rematerialised (keras.RematScope) and "
-                f"has dropout_rate={self.dropout_rate}: the backward pass would "
-                "recompute it with a different dropout mask. Leave it out of "
-                "the RematScope, or set its dropout rate to 0."
+                f"has {settings}: the backward pass would recompute it with a "
+                "different dropout mask. Leave it out of the RematScope, or set "
+                "its dropout rates to 0."
             )
 
         def call(*call_args, **call_kwargs):
