@@ -212,7 +212,7 @@ def ours_worker(name, threads):
     import keras
     import numpy as np
 
-    from keras_svq.training.trainer import remat_scope
+    from keras_svq.layers.remat import remat_scope
     from zoo import SimVPBackbone
 
     keras.utils.set_random_seed(0)

@@ -1,6 +1,9 @@
 """Gradient checkpointing (`keras.RematScope`) for layers with keyword arguments."""
 
+import contextlib
 import functools
+
+import keras
 
 
 class KeywordSafeRemat:
@@ -16,8 +19,9 @@ class KeywordSafeRemat:
     backend the result is the same function and the same gradients.
 
     A layer that draws random numbers in training (an attribute
-    `*dropout_rate` above 0) is refused: the recomputation would draw a different mask from the one
-    the forward pass used, and the gradients would be wrong.
+    `*dropout_rate` above 0) is refused: the recomputation would draw a
+    different mask from the one the forward pass used, and the gradients
+    would be wrong.
 
     List the mixin before `keras.layers.Layer`:
 
@@ -66,3 +70,48 @@ def supports_remat_on_tensorflow(layer):
         getattr(layer, "_call_has_training_arg", False)
         or getattr(layer, "_call_has_mask_arg", False)
     )
+
+
+def remat_scope(layer_names):
+    """`keras.RematScope` recomputing the named layers; no scope for None or []."""
+    if not layer_names:
+        return contextlib.nullcontext()
+    return keras.RematScope(mode="list_of_layers", layer_names=list(layer_names))
+
+
+def check_remat_layers(model, layer_names):
+    """Checks the names given to `remat_scope` against the model built in it.
+
+    Raises:
+        ValueError: a name matches no layer of `model` (a typo), or, on the
+            TensorFlow backend, names a layer that `tf.recompute_grad` cannot
+            recompute in a traced step (`supports_remat_on_tensorflow`).
+    """
+    if not layer_names:
+        return
+    layers = {}
+    for layer in model._flatten_layers(include_self=False):
+        layers.setdefault(layer.name, []).append(layer)
+    unknown = [name for name in layer_names if name not in layers]
+    if unknown:
+        raise ValueError(
+            f"no layer of the model is named {', '.join(map(repr, unknown))}. "
+            f"Layer names: {', '.join(sorted(layers))}"
+        )
+    if keras.backend.backend() != "tensorflow":
+        return
+    refused = sorted(
+        {
+            f"'{layer.name}' ({type(layer).__name__})"
+            for name in layer_names
+            for layer in layers[name]
+            if not supports_remat_on_tensorflow(layer)
+        }
+    )
+    if refused:
+        raise ValueError(
+            f"{', '.join(refused)} cannot be recomputed on the TensorFlow backend: "
+            "it is called with keyword arguments (training, mask), which "
+            "tf.recompute_grad refuses in a traced step. Name the layers that "
+            "wrap it instead (for SimVP's translators: attn, mlp)."
+        )

@@ -6,19 +6,19 @@ import sys
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from keras_svq.io_utils import UserError
 from keras_svq.layers import MLP
 from keras_svq.layers import MixMLP
-from keras_svq.training import trainer
+from keras_svq.layers.remat import check_remat_layers
+from keras_svq.layers.remat import remat_scope
+from keras_svq.testing.gradients import traced_gradients
 
 X = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype("float32")
 
 
 def _model(layer_names, layer_class=MixMLP, second=False, **kwargs):
     keras.utils.set_random_seed(0)
-    with trainer.remat_scope(layer_names):
+    with remat_scope(layer_names):
         inputs = keras.Input((8, 8, 16))
         hidden = layer_class(64, name="mlp", **kwargs)(inputs)
         if second:
@@ -27,19 +27,8 @@ def _model(layer_names, layer_class=MixMLP, second=False, **kwargs):
 
 
 def _gradients(model):
-    """Loss gradients in a traced function (where tf.recompute_grad refuses keywords)."""
-
-    @tf.function
-    def step(x):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(tf.square(model(x, training=True)))
-        return tape.gradient(loss, model.trainable_variables)
-
-    graph = step.get_concrete_function(tf.TensorSpec(X.shape)).graph
-    matmuls = sum(
-        op.type in ("MatMul", "BatchMatMulV2") for op in graph.get_operations()
-    )
-    return [g.numpy() for g in step(X)], matmuls
+    gradients, op_types = traced_gradients(model, X)
+    return gradients, sum(t in ("MatMul", "BatchMatMulV2") for t in op_types)
 
 
 @pytest.mark.parametrize("layer_class", [MixMLP, MLP])
@@ -73,20 +62,23 @@ def test_dropout_under_remat_is_refused():
 
 def test_unknown_remat_layer_is_named():
     model = _model(None)
-    trainer.check_remat_layers(model, ["mlp"])
-    with pytest.raises(UserError, match="'mpl'.*Layer names: dropout, dwconv, fc1"):
-        trainer.check_remat_layers(model, ["mpl"])
+    check_remat_layers(model, ["mlp"])
+    with pytest.raises(ValueError, match="'mpl'.*Layer names: dropout, dwconv, fc1"):
+        check_remat_layers(model, ["mpl"])
 
 
 def test_layer_tensorflow_cannot_recompute_is_refused_before_training():
     # Dense takes `training`: tf.recompute_grad would fail inside the step.
-    with pytest.raises(UserError, match="'head' \\(Dense\\) cannot be recomputed"):
-        trainer.check_remat_layers(_model(None), ["mlp", "head"])
+    with pytest.raises(ValueError, match="'head' \\(Dense\\) cannot be recomputed"):
+        check_remat_layers(_model(None), ["mlp", "head"])
 
 
 _OTHER_BACKEND_SCRIPT = """
 import numpy as np, keras
 from keras_svq.layers import MixMLP
+from keras_svq.layers.remat import check_remat_layers
+from keras_svq.layers.remat import remat_scope
+from keras_svq.testing.gradients import traced_gradients
 
 def train(remat):
     keras.utils.set_random_seed(0)

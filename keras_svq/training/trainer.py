@@ -290,46 +290,6 @@ def build_model(config):
         raise UserError(f"model: {message}") from None
 
 
-def remat_scope(layer_names):
-    """`keras.RematScope` recomputing the named layers, or no scope for None."""
-    if not layer_names:
-        return contextlib.nullcontext()
-    return keras.RematScope(mode="list_of_layers", layer_names=list(layer_names))
-
-
-def check_remat_layers(model, layer_names):
-    """Fails when `training.remat_layers` names no layer of `model` (a typo),
-    or a layer that TensorFlow cannot recompute (see `KeywordSafeRemat`)."""
-    if not layer_names:
-        return
-    layers = {}
-    for layer in model._flatten_layers(include_self=False):
-        layers.setdefault(layer.name, []).append(layer)
-    unknown = [name for name in layer_names if name not in layers]
-    if unknown:
-        raise UserError(
-            f"training.remat_layers: no layer of the model is named "
-            f"{', '.join(map(repr, unknown))}. Layer names: {', '.join(sorted(layers))}"
-        )
-    if keras.backend.backend() != "tensorflow":
-        return
-    refused = sorted(
-        {
-            f"'{layer.name}' ({type(layer).__name__})"
-            for name in layer_names
-            for layer in layers[name]
-            if not remat_lib.supports_remat_on_tensorflow(layer)
-        }
-    )
-    if refused:
-        raise UserError(
-            f"training.remat_layers: {', '.join(refused)} cannot be recomputed on "
-            "the TensorFlow backend: it is called with keyword arguments "
-            "(training, mask), which tf.recompute_grad refuses in a traced step. "
-            "Name the layers that wrap it instead (for SimVP's translators: attn, mlp)."
-        )
-
-
 def set_precision(mixed_precision):
     if mixed_precision:
         import tensorflow as tf
@@ -660,9 +620,12 @@ def build_training_model(config, training, bundle, *, strategy=None):
         UserError: the model's arguments are wrong or its input shape does
             not match the data's.
     """
-    with _scope(strategy), remat_scope(training.remat_layers):
+    with _scope(strategy), remat_lib.remat_scope(training.remat_layers):
         model = build_model(config)
-        check_remat_layers(model, training.remat_layers)
+        try:
+            remat_lib.check_remat_layers(model, training.remat_layers)
+        except ValueError as error:
+            raise UserError(f"training.remat_layers: {error}") from None
         if hasattr(model, "set_output_normalization"):
             # Physical bounds (`model.output_constraint`, `model.clip`) in model space.
             model.set_output_normalization(

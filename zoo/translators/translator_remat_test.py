@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from keras_svq.training.trainer import check_remat_layers
-from keras_svq.training.trainer import remat_scope
+from keras_svq.layers.remat import check_remat_layers
+from keras_svq.layers.remat import remat_scope
+from keras_svq.testing.gradients import traced_gradients
 from zoo import tiny_backbones
 
 TRANSLATORS = ["gsta", "tau", "vit", "swin", "uniformer", "moganet", "convnext"]
@@ -21,17 +21,8 @@ def _gradients(translator, layer_names):
     names = [name for name in layer_names or [] if name in present]
     check_remat_layers(model, names)
     x = np.random.default_rng(0).standard_normal((2,) + tuple(model.input_shape[1:]))
-
-    @tf.function
-    def step(x):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(tf.square(model(x, training=True)))
-        return tape.gradient(loss, model.trainable_variables)
-
-    graph = step.get_concrete_function(tf.TensorSpec(x.shape)).graph
-    ops = len(graph.get_operations())
-    grads = step(x.astype("float32"))
-    return [tf.convert_to_tensor(g).numpy() for g in grads if g is not None], ops
+    gradients, op_types = traced_gradients(model, x)
+    return gradients, len(op_types)
 
 
 @pytest.mark.parametrize("translator", TRANSLATORS)
