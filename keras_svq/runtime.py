@@ -120,15 +120,22 @@ def import_tensorflow_without_jax():
     return True
 
 
+def _set_before_tensorflow(name, value):
+    """Sets the environment variable `name` unless the user set it or
+    TensorFlow, which reads it once at import, is loaded. Returns the value
+    in force (None when TensorFlow was imported without it)."""
+    if name not in os.environ and "tensorflow" not in sys.modules:
+        os.environ[name] = value
+    return os.environ.get(name)
+
+
 def configure_onednn(enable=True):
     """Sets `TF_ENABLE_ONEDNN_OPTS` unless it is set or TensorFlow is loaded.
 
     Returns the value in force (None when TensorFlow was already imported
     without the variable: its own choice then stands).
     """
-    if "TF_ENABLE_ONEDNN_OPTS" not in os.environ and "tensorflow" not in sys.modules:
-        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if enable else "0"
-    return os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    return _set_before_tensorflow("TF_ENABLE_ONEDNN_OPTS", "1" if enable else "0")
 
 
 def configure_low_memory():
@@ -142,12 +149,7 @@ def configure_low_memory():
     page-faulted anew and the step takes about 1.5x as long
     (`bench/RESULTS.md`). Does nothing if the user set the variable.
     """
-    if (
-        "TF_ONEDNN_USE_SYSTEM_ALLOCATOR" not in os.environ
-        and "tensorflow" not in sys.modules
-    ):
-        os.environ["TF_ONEDNN_USE_SYSTEM_ALLOCATOR"] = "true"
-    return os.environ.get("TF_ONEDNN_USE_SYSTEM_ALLOCATOR")
+    return _set_before_tensorflow("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "true")
 
 
 def configure(threads=None, *, malloc=True, onednn=True, low_memory=False):

@@ -97,6 +97,19 @@ def test_cpu_jiffies_increase():
     assert 0 <= busy <= total and busy2 >= busy and total2 >= total
 
 
+def _run_python(code, env, timeout):
+    """Runs `code` in a fresh interpreter with `env`; returns its stdout."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def _malloc_settings(env):
     """`runtime.configure_malloc()` in a fresh interpreter (mallopt is process-wide)."""
     runtime = pathlib.Path(__file__).resolve().parents[1] / "keras_svq" / "runtime.py"
@@ -106,15 +119,7 @@ def _malloc_settings(env):
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         "print(json.dumps([module.configure_malloc(), module.ARENA_MAX, module.MMAP_THRESHOLD]))"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return json.loads(_run_python(code, env, timeout=60))
 
 
 def test_runtime_malloc_settings_respect_the_environment():
@@ -136,15 +141,7 @@ def test_import_turns_onednn_on_unless_the_user_chose(user_value):
         "assert 'tensorflow' in sys.modules\n"
         "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split()[-1] == (user_value or "1")
+    assert _run_python(code, env, timeout=300).split()[-1] == (user_value or "1")
 
 
 def test_low_memory_setting_respects_the_environment(monkeypatch):
