@@ -213,12 +213,13 @@ def ours_worker(name, threads):
     import numpy as np
 
     from keras_svq.layers.remat import remat_scope
+    from keras_svq.optimizers import FusedAdam
     from zoo import SimVPBackbone
 
     keras.utils.set_random_seed(0)
     with remat_scope(REMAT.get(name)):
         model = SimVPBackbone.from_preset(MODELS[name][0], load_weights=False)
-    model.compile(optimizer=keras.optimizers.Adam(5e-3), loss="mae")
+    model.compile(optimizer=FusedAdam(5e-3), loss="mae")
     rng = np.random.default_rng(0)
     shape = (SHAPE["batch"], SHAPE["T"], SHAPE["H"], SHAPE["W"], SHAPE["C"])
     x = rng.standard_normal(shape).astype("float32")

@@ -249,6 +249,7 @@ def worker(args):
     import keras
     import numpy as np
 
+    from keras_svq.optimizers import FusedAdam
     from keras_svq.training.config import training_config
     from keras_svq.training.optimizers import get_loss
     from zoo import SimVPBackbone
@@ -271,7 +272,7 @@ def worker(args):
         model = SimVPBackbone.from_preset(preset_name, load_weights=False)
     stages["model built"] = _status()
     model.compile(
-        optimizer=keras.optimizers.Adam(preset["training"]["learning_rate"]),
+        optimizer=FusedAdam(preset["training"]["learning_rate"]),
         loss=get_loss(training_config(preset["training"])),
         jit_compile=bool(options.get("jit", False)),
         steps_per_execution=int(options.get("steps_per_execution", 1)),

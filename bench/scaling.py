@@ -140,6 +140,7 @@ def worker(point, steps, threads):
     import keras
     import numpy as np
 
+    from keras_svq.optimizers import FusedAdam
     from keras_svq.quantizers import SparseVectorQuantizer
     from zoo import SimVPBackbone
 
@@ -161,7 +162,7 @@ def worker(point, steps, threads):
         )
     h, w = point["grid"]
     model = SimVPBackbone(**point["model"], height=h, width=w, quantizer=quantizer)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
+    model.compile(optimizer=FusedAdam(1e-3), loss="mae")
     m = point["model"]
     n = point["batch"] * (steps + 1)
     rng = np.random.default_rng(0)

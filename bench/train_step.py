@@ -59,6 +59,7 @@ def worker(args):
     import keras
     import numpy as np
 
+    from keras_svq.optimizers import FusedAdam
     from keras_svq.training.config import training_config
     from keras_svq.training.optimizers import get_loss
     from zoo import SimVPBackbone
@@ -68,7 +69,7 @@ def worker(args):
     preset = SimVPBackbone.get_preset(preset_name)
     model = SimVPBackbone.from_preset(preset_name, load_weights=False)
     model.compile(
-        optimizer=keras.optimizers.Adam(preset["training"]["learning_rate"]),
+        optimizer=FusedAdam(preset["training"]["learning_rate"]),
         loss=get_loss(training_config(preset["training"])),
     )
     b = preset["model"]

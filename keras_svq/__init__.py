@@ -3,10 +3,10 @@
 What `import keras_svq` imports:
 
 - In a library user's process, Keras, `keras_svq.layers`,
-  `keras_svq.quantizers`, `keras_svq.initializers`, and the model zoo
-  (`zoo`), whose classes register for deserialisation: a `.keras` file of a
-  backbone loads with `keras.saving.load_model` after `import keras_svq`
-  alone. The subpackages that need TensorFlow (tf.data pipelines, SavedModel
+  `keras_svq.quantizers`, `keras_svq.initializers`, `keras_svq.optimizers`
+  and the model zoo (`zoo`), whose classes register for deserialisation: a
+  `.keras` file of a backbone loads with `keras.saving.load_model` after
+  `import keras_svq` alone. The subpackages that need TensorFlow (tf.data pipelines, SavedModel
   export) or matplotlib (`data`, `metrics`, `training`, `export`, `viz`)
   load on first use, so the package works on the JAX and torch backends.
   Before Keras loads, `TF_ENABLE_ONEDNN_OPTS=1` is set unless the variable
@@ -48,7 +48,13 @@ _LAZY_SUBPACKAGES = (
     "runs",
 )
 # What the full import binds; in the command's process, on first use.
-_LIBRARY_NAMES = ("initializers", "layers", "quantizers", "SparseVectorQuantizer")
+_LIBRARY_NAMES = (
+    "initializers",
+    "layers",
+    "optimizers",
+    "quantizers",
+    "SparseVectorQuantizer",
+)
 
 
 def _is_command_process():
@@ -80,7 +86,7 @@ def complete_import():
     importlib.import_module("keras_svq.runtime").configure_onednn()
     modules = {
         name: importlib.import_module(f"keras_svq.{name}")
-        for name in ("initializers", "layers", "quantizers")
+        for name in ("initializers", "layers", "optimizers", "quantizers")
     }
     globals().update(
         modules, SparseVectorQuantizer=modules["quantizers"].SparseVectorQuantizer

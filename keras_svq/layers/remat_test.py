@@ -1,8 +1,3 @@
-import importlib.util
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
@@ -11,6 +6,7 @@ from keras_svq.layers import MLP
 from keras_svq.layers import MixMLP
 from keras_svq.layers.remat import check_remat_layers
 from keras_svq.layers.remat import remat_scope
+from keras_svq.testing.backends import run_on_backend
 from keras_svq.testing.gradients import traced_gradients
 
 X = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype("float32")
@@ -101,18 +97,4 @@ print(max(float(np.abs(a - b).max()) for a, b in zip(train(False), train(True)))
 @pytest.mark.integration
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_remat_trains_the_same_weights_on_other_backends(backend):
-    required = os.environ.get("KERAS_SVQ_REQUIRE_BACKENDS", "").split(",")
-    if importlib.util.find_spec(backend) is None and backend not in required:
-        pytest.skip(f"{backend} is not installed")
-    env = dict(
-        os.environ, KERAS_BACKEND=backend, CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS="cpu"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", _OTHER_BACKEND_SCRIPT],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert float(proc.stdout.strip().splitlines()[-1]) < 1e-5
+    assert float(run_on_backend(backend, _OTHER_BACKEND_SCRIPT)) < 1e-5

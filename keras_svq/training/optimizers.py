@@ -3,14 +3,17 @@
 import keras
 
 from keras_svq.io_utils import UserError
+from keras_svq.optimizers import FusedAdam
+from keras_svq.optimizers import FusedAdamW
 from keras_svq.training.losses import MaskedLoss
 
 # OpenSTL `optim_constant.py`: the weight decay each optimizer gets when the
 # config does not set one. Adam's is PyTorch's coupled L2; Keras' `Adam`
-# `weight_decay` is decoupled, which is the same thing at 0.
+# `weight_decay` is decoupled, which is the same thing at 0. The fused classes
+# are Keras' Adam/AdamW with a smaller TensorFlow graph (`keras_svq.optimizers`).
 OPTIMIZERS = {
-    "adam": (keras.optimizers.Adam, 0.0),
-    "adamw": (keras.optimizers.AdamW, 0.01),
+    "adam": (FusedAdam, 0.0),
+    "adamw": (FusedAdamW, 0.01),
     "sgd": (keras.optimizers.SGD, 0.0),
 }
 

@@ -91,6 +91,7 @@ from keras_svq.training.codebook_usage_callback import find_sparse_vector_quanti
 from keras_svq.training.optimizers import get_loss
 from keras_svq.training.optimizers import get_optimizer
 from keras_svq.training.schedules import get_schedule
+from keras_svq.training.step_variables import build_step_variables
 
 logger = logging.getLogger(__name__)
 
@@ -580,6 +581,7 @@ def _train_locked(
             # Scheduled sampling reads the future frames.
             pack=type(fitted).pack if fitted is not model else None,
         )
+        build_step_variables(fitted, train_ds, strategy)
         elapsed = fit(
             fitted,
             train_ds,
