@@ -18,3 +18,13 @@ def configure(**kwargs):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.configure(**kwargs)
+
+
+def keep_mix_mlp_hidden(model):
+    """Turns `MixMLP.recompute_hidden` off in `model`: the layer as before it
+    recomputed its hidden tensors (for side-by-side timings and memory)."""
+    from keras_svq.layers.mix_mlp import MixMLP
+
+    for layer in model._flatten_layers():
+        if isinstance(layer, MixMLP):
+            layer.recompute_hidden = False

@@ -14,7 +14,9 @@ the package, and the official code is imported only from `DIR`.
 
 `simvp_remat` is ours with `training.remat_layers: [attn, mlp]` (gradient
 checkpointing of the translator's mixers and MLPs), `simvp_remat_mlp` with
-`[mlp]`, each against the same official model.
+`[mlp]`, `simvp_keep_hidden` with `MixMLP(recompute_hidden=False)` (the
+hidden tensors kept, as before that default), each against the same official
+model.
 
 For each model, one process holds ours (Keras, TensorFlow backend,
 `keras_svq.runtime` settings) and one the official model (same shape: 12 ->
@@ -62,7 +64,9 @@ MODELS = {
 # Ours with gradient checkpointing (`training.remat_layers`): the official
 # model is the same as for the plain preset.
 REMAT = {"simvp_remat": ("attn", "mlp"), "simvp_remat_mlp": ("mlp",)}
-MODELS.update({name: MODELS["simvp"] for name in REMAT})
+# Ours with `MixMLP(recompute_hidden=False)`: the hidden tensors kept.
+KEEP_HIDDEN = ("simvp_keep_hidden",)
+MODELS.update({name: MODELS["simvp"] for name in (*REMAT, *KEEP_HIDDEN)})
 
 
 def _cpu_jiffies():
@@ -219,6 +223,8 @@ def ours_worker(name, threads):
     keras.utils.set_random_seed(0)
     with remat_scope(REMAT.get(name)):
         model = SimVPBackbone.from_preset(MODELS[name][0], load_weights=False)
+    if name in KEEP_HIDDEN:
+        bench_runtime.keep_mix_mlp_hidden(model)
     model.compile(optimizer=FusedAdam(5e-3), loss="mae")
     rng = np.random.default_rng(0)
     shape = (SHAPE["batch"], SHAPE["T"], SHAPE["H"], SHAPE["W"], SHAPE["C"])

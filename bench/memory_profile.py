@@ -40,6 +40,7 @@ SETTINGS = {
     "before_lean_gelu": ({}, {"plain_gelu": True, "lean_gelu": True}),
     "baseline": ({}, {}),
     "runtime": ({}, {"runtime": True}),
+    "runtime_keep_hidden": ({}, {"runtime": True, "keep_hidden": True}),
     "runtime_mmap_256k": (
         {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)},
         {"runtime": True},
@@ -270,6 +271,11 @@ def worker(args):
         layer_names=options.get("remat", []),
     ):
         model = SimVPBackbone.from_preset(preset_name, load_weights=False)
+    if options.get("keep_hidden"):
+        sys.path.insert(0, str(REPO / "bench"))
+        import bench_runtime
+
+        bench_runtime.keep_mix_mlp_hidden(model)
     stages["model built"] = _status()
     model.compile(
         optimizer=FusedAdam(preset["training"]["learning_rate"]),

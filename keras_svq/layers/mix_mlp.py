@@ -90,6 +90,13 @@ class MixMLP(KeywordSafeRemat, keras.layers.Layer):
         activation: str or layer. Defaults to `"gelu"` (exact).
         dropout_rate: float. Defaults to 0.0.
         depthwise_kernel_size: int. Defaults to 3.
+        recompute_hidden: bool. In training, keep only fc1's output for the
+            backward pass and recompute the depthwise conv and the GELU there
+            (`keras.remat`): the same values and gradients, two hidden-width
+            tensors fewer held per block, for a recomputation that costs
+            little next to the two 1x1 convs. Applies when nothing random
+            sits between fc1 and fc2 (no dropout in training) and the
+            activation is the exact GELU. Defaults to True.
 
     Call arguments:
         inputs: a tensor `(B, H, W, C)`.
@@ -112,10 +119,12 @@ class MixMLP(KeywordSafeRemat, keras.layers.Layer):
         activation="gelu",
         dropout_rate=0.0,
         depthwise_kernel_size=3,
+        recompute_hidden=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.hidden_dim = hidden_dim
+        self.recompute_hidden = recompute_hidden
         self.output_dim = output_dim
         self.activation = _get_activation(activation, self.dtype_policy)
         self.dropout_rate = dropout_rate
@@ -158,12 +167,21 @@ class MixMLP(KeywordSafeRemat, keras.layers.Layer):
             and self.fc2.activation is keras.activations.linear
         )
 
+    def _hidden_to_output(self, x):
+        # dwconv -> GELU -> fc2, keeping only the depthwise conv's output.
+        x = self.dwconv(x)
+        kernel = ops.cast(self.fc2.kernel, x.dtype)
+        bias = ops.cast(self.fc2.bias, x.dtype)
+        return gelu_dense(x, kernel, bias)
+
     def call(self, inputs, training=None):
-        x = self.dwconv(self.fc1(inputs))
+        x = self.fc1(inputs)
         if self._fuses_gelu(training):
-            kernel = ops.cast(self.fc2.kernel, x.dtype)
-            bias = ops.cast(self.fc2.bias, x.dtype)
-            return self.dropout(gelu_dense(x, kernel, bias), training=training)
+            tail = self._hidden_to_output
+            if training and self.recompute_hidden:
+                tail = keras.remat(tail)
+            return self.dropout(tail(x), training=training)
+        x = self.dwconv(x)
         x = self.dropout(self.activation(x), training=training)
         x = self.fc2(x)
         return self.dropout(x, training=training)
@@ -179,4 +197,5 @@ class MixMLP(KeywordSafeRemat, keras.layers.Layer):
             "activation": _serialize_activation(self.activation),
             "dropout_rate": self.dropout_rate,
             "depthwise_kernel_size": self.depthwise_kernel_size,
+            "recompute_hidden": self.recompute_hidden,
         }
