@@ -60,7 +60,10 @@ def gelu_dense(h, kernel, bias):
 
     The GELU output, the widest tensor of an MLP, is recomputed when the
     gradient needs it instead of being held from the forward pass to the
-    backward pass.
+    backward pass. Nothing in that recomputation depends on the gradient, so
+    TensorFlow may still run it early and hold its result; `MixMLP` calls
+    this under `keras.remat` in training, which defers it to the backward
+    pass.
     """
     y = ops.matmul(_gelu_forward(h), kernel) + bias
 
@@ -168,7 +171,8 @@ class MixMLP(KeywordSafeRemat, keras.layers.Layer):
         )
 
     def _hidden_to_output(self, x):
-        # dwconv -> GELU -> fc2, keeping only the depthwise conv's output.
+        # dwconv -> GELU -> fc2; `gelu_dense` keeps the depthwise conv's
+        # output, and under `keras.remat` only this function's input is kept.
         x = self.dwconv(x)
         kernel = ops.cast(self.fc2.kernel, x.dtype)
         bias = ops.cast(self.fc2.bias, x.dtype)

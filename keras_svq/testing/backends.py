@@ -38,3 +38,32 @@ def run_on_backend(backend, script, timeout=600):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout.strip().splitlines()[-1]
+
+
+_TRAIN_BOTH_WAYS = """
+import numpy as np, keras
+{build_source}
+
+def train(flag):
+    keras.utils.set_random_seed(0)
+    model = build(flag)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, *model.inputs[0].shape[1:])).astype("float32")
+    y = rng.standard_normal((4, *model.outputs[0].shape[1:])).astype("float32")
+    model.fit(x, y, batch_size=2, epochs=2, verbose=0)
+    return model.get_weights()
+
+print(max(float(np.abs(a - b).max()) for a, b in zip(train(False), train(True))))
+"""
+
+
+def weight_difference_on_backend(backend, build_source):
+    """Trains a model built two ways on `backend`; the largest weight difference.
+
+    `build_source` is Python source that defines `build(flag)`, returning an
+    uncompiled `keras.Model` (one input, one output); `build(False)` and
+    `build(True)` are trained identically (same seed, data and SGD steps).
+    """
+    script = _TRAIN_BOTH_WAYS.format(build_source=build_source)
+    return float(run_on_backend(backend, script))
