@@ -16,6 +16,8 @@ import sys
 import numpy as np
 import pytest
 
+from keras_svq.testing.processes import run_python
+
 BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
@@ -97,19 +99,6 @@ def test_cpu_jiffies_increase():
     assert 0 <= busy <= total and busy2 >= busy and total2 >= total
 
 
-def _run_python(code, env, timeout):
-    """Runs `code` in a fresh interpreter with `env`; returns its stdout."""
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
 def _malloc_settings(env):
     """`runtime.configure_malloc()` in a fresh interpreter (mallopt is process-wide)."""
     runtime = pathlib.Path(__file__).resolve().parents[1] / "keras_svq" / "runtime.py"
@@ -119,7 +108,7 @@ def _malloc_settings(env):
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         "print(json.dumps([module.configure_malloc(), module.ARENA_MAX, module.MMAP_THRESHOLD]))"
     )
-    return json.loads(_run_python(code, env, timeout=60))
+    return json.loads(run_python(code, env=env, timeout=60))
 
 
 def test_runtime_malloc_settings_respect_the_environment():
@@ -141,7 +130,7 @@ def test_import_turns_onednn_on_unless_the_user_chose(user_value):
         "assert 'tensorflow' in sys.modules\n"
         "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))\n"
     )
-    assert _run_python(code, env, timeout=300).split()[-1] == (user_value or "1")
+    assert run_python(code, env=env, timeout=300).split()[-1] == (user_value or "1")
 
 
 def test_low_memory_setting_respects_the_environment(monkeypatch):

@@ -20,11 +20,11 @@ process gives the whole graph.
 import json
 import os
 import pathlib
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from keras_svq.testing.processes import run_python
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -89,16 +89,8 @@ _ZOO_ALONE = textwrap.dedent(
 
 def _run(script, marker):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(line for line in proc.stdout.splitlines() if line.startswith(marker))
+    stdout = run_python(script, env=env, cwd=ROOT)
+    line = next(line for line in stdout.splitlines() if line.startswith(marker))
     return json.loads(line[len(marker) :])
 
 

@@ -2,10 +2,10 @@
 
 import importlib.util
 import os
-import subprocess
-import sys
 
 import pytest
+
+from keras_svq.testing.processes import run_python
 
 
 def backend_env(backend):
@@ -29,15 +29,8 @@ def run_on_backend(backend, script, timeout=600):
     required = os.environ.get("KERAS_SVQ_REQUIRE_BACKENDS", "").split(",")
     if importlib.util.find_spec(backend) is None and backend not in required:
         pytest.skip(f"{backend} is not installed")
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=backend_env(backend),
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout.strip().splitlines()[-1]
+    stdout = run_python(script, env=backend_env(backend), timeout=timeout)
+    return stdout.strip().splitlines()[-1]
 
 
 _TRAIN_BOTH_WAYS = """
