@@ -26,8 +26,10 @@ predict|export`, the benchmarks) before TensorFlow is imported. It sets:
 input signature, optionally XLA-compiled, that calls the model in inference
 mode without `model.predict`'s per-call dataset and callback machinery.
 
-Nothing here changes results: only where memory comes from and how calls
-are dispatched.
+Nothing here changes results (only where memory comes from and how calls
+are dispatched), except `compiled_predictor(..., compute_dtype="bfloat16")`,
+which the caller asks for: a bfloat16 copy of the model, about 1.5x faster on
+a CPU with AVX-512 BF16 (`keras_svq.export.precision`).
 """
 
 import ctypes
@@ -190,7 +192,7 @@ def configure(threads=None, *, malloc=True, onednn=True, low_memory=False):
     return dict(_configured)
 
 
-def compiled_predictor(model, jit_compile=False, batch_size=None):
+def compiled_predictor(model, jit_compile=False, batch_size=None, compute_dtype=None):
     """A `tf.function` computing `model(x, training=False)` for a fixed input shape.
 
     Traced once for `(batch_size, *model.inputs[0].shape[1:])` (batch size
@@ -202,6 +204,10 @@ def compiled_predictor(model, jit_compile=False, batch_size=None):
         jit_compile: bool. Compile with XLA. Defaults to False.
         batch_size: int or None. A fixed batch size (lets XLA specialise) or
             None for any. Defaults to None.
+        compute_dtype: None (the model as it is), `"float32"` or
+            `"bfloat16"`: run a copy of the model computing in that dtype
+            (`keras_svq.export.precision.with_compute_dtype`); forecasts come
+            back in float32. Defaults to None.
 
     Returns:
         A callable `x -> forecast` taking and returning `tf.Tensor`s.
@@ -210,6 +216,12 @@ def compiled_predictor(model, jit_compile=False, batch_size=None):
 
     shape = (batch_size, *model.inputs[0].shape[1:])
     dtype = model.inputs[0].dtype or "float32"
+    output_dtype = None
+    if compute_dtype is not None:
+        from keras_svq.export.precision import with_compute_dtype
+
+        model = with_compute_dtype(model, compute_dtype)
+        output_dtype = tf.float32
 
     @tf.function(
         input_signature=[tf.TensorSpec(shape, dtype)],
@@ -217,6 +229,7 @@ def compiled_predictor(model, jit_compile=False, batch_size=None):
         reduce_retracing=True,
     )
     def predict(x):
-        return model(x, training=False)
+        y = model(x, training=False)
+        return y if output_dtype is None else tf.cast(y, output_dtype)
 
     return predict

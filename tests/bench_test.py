@@ -22,6 +22,7 @@ BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import compare_official  # noqa: E402
+import reduced_precision  # noqa: E402
 import scaling  # noqa: E402
 
 
@@ -182,6 +183,43 @@ def test_compiled_predictor_matches_the_model():
     # Another batch size reuses the trace (the batch axis is free).
     assert predict(x[:2]).shape == (2, 3, 4, 4, 2)
     assert predict.experimental_get_tracing_count() == 1
+
+
+def test_reduced_precision_scores_both_forecasts_on_valid_pixels():
+    import types
+
+    import keras
+
+    from keras_svq.data.normalizer import Normalizer
+    from keras_svq.testing import tiny_simvp
+
+    keras.utils.set_random_seed(0)
+    model = tiny_simvp()
+    rng = np.random.default_rng(0)
+    batches = []
+    for n in (3, 2):
+        x = rng.standard_normal((n, 4, 16, 16, 1)).astype("float32")
+        y = rng.standard_normal((n, 4, 16, 16, 1)).astype("float32")
+        y[0, :, :5] = np.nan  # missing targets are left out
+        batches.append((x, y))
+    norm = Normalizer(280.0, 5.0)
+    bundle = types.SimpleNamespace(test=batches, normalizer=norm)
+    result = reduced_precision.compare_precisions(model, bundle)
+    errors = []
+    for x, y in batches:
+        forecast = norm.denormalize(np.asarray(model(x, training=False), "float64"))
+        error = (forecast - norm.denormalize(y.astype("float64")))[np.isfinite(y)]
+        errors.append(error)
+    errors = np.concatenate(errors)
+    assert result["pixels"] == errors.size == 5 * 4 * 256 - 2 * 4 * 5 * 16
+    assert result["float32"]["mse"] == pytest.approx(np.mean(errors**2), rel=1e-5)
+    assert result["float32"]["mae"] == pytest.approx(np.mean(np.abs(errors)), rel=1e-5)
+    # bfloat16 rounds (kelvin values ~ 280 K: a few hundredths of a kelvin).
+    assert 0 < result["rms_difference"] <= result["max_difference"] < 1.0
+    assert result["mse_change"] == pytest.approx(
+        result["bfloat16"]["mse"] / result["float32"]["mse"] - 1
+    )
+    assert abs(result["mse_change"]) < 0.05
 
 
 @pytest.mark.slow

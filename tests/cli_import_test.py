@@ -156,3 +156,10 @@ def test_export_formats_match_the_library():
     from keras_svq.training import run_commands
 
     assert export_command.FORMATS == run_commands.EXPORT_FORMATS
+
+
+def test_export_compute_dtypes_match_the_library():
+    from keras_svq.commands import export as export_command
+    from keras_svq.export import precision
+
+    assert export_command.COMPUTE_DTYPES == precision.COMPUTE_DTYPES

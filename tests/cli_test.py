@@ -233,6 +233,7 @@ def test_evaluate_predict_export_reload(trained, workdir, name, capsys):
         )
         assert codes.shape == (3, 4, 8, 8, 32)
         _check_saved_model_cli(export_dir, workdir, x, expected)
+        _check_bfloat16_export(run, workdir, x, expected)
     else:
         assert "encode" not in signature["signatures"]
 
@@ -264,6 +265,23 @@ def test_mirrored_strategy_on_two_logical_cpus(workdir):
     )
     info = json.loads((run / "run.json").read_text())
     assert info["replicas"] == 2 and info["status"] == "finished"
+
+
+def _check_bfloat16_export(run, workdir, x, expected):
+    """`--compute-dtype bfloat16`: same signature, forecasts within rounding."""
+    export_dir = workdir / "export_bf16"
+    argv = ["export", "--run", str(run), "--output", str(export_dir)]
+    assert main([*argv, "--compute-dtype", "bfloat16"]) == 0
+    signature = json.loads((export_dir / "signature.json").read_text())
+    assert signature["compute_dtype"] == "bfloat16"
+    run_saved_model_in_fresh_process(
+        export_dir, x, workdir / "y_bf16.npy", endpoint="serving_default"
+    )
+    y = np.load(workdir / "y_bf16.npy")
+    assert y.dtype == np.float32 and y.shape == expected.shape
+    # Kelvin around 280: bfloat16 inside rounds forecasts by hundredths.
+    difference = np.abs(y - expected)
+    assert 0 < difference.max() < 2.0 and difference.mean() < 0.2
 
 
 def _check_saved_model_cli(export_dir, workdir, x, expected):
@@ -325,6 +343,15 @@ def test_user_mistakes_exit_2_with_one_line(trained, workdir, capsys):
 
     err = _user_error(["train", "--config", str(workdir / "nope.yaml")], capsys)
     assert "nope.yaml" in err
+    err = _user_error(
+        [
+            *("export", "--run", str(run), "--output", str(workdir / "onnx_bf16")),
+            *("--format", "onnx", "--compute-dtype", "bfloat16"),
+        ],
+        capsys,
+    )
+    assert "applies to SavedModel exports" in err
+    assert not (workdir / "onnx_bf16").exists()
     err = _user_error(["train", "--preset", "weather_t2m/simvp_gst"], capsys)
     assert "weather_t2m/simvp_gsta" in err  # close matches are listed
     err = _user_error(

@@ -53,8 +53,12 @@ class Backbone(keras.Model):
     ```
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, dtype=dtype, **kwargs)
+        if dtype is not None:
+            # Keras' functional models drop `dtype`: keep the policy the
+            # layers were built with, so that `get_config` round-trips it.
+            self.dtype_policy = dtype
         # What the constructor built, to tell user changes apart in `get_config`.
         self._constructed_trainable = layer_trainability.trainable_flags(self)
 

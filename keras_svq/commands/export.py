@@ -7,6 +7,9 @@ HELP = "export a run as a TF Serving SavedModel or an ONNX model"
 # The choices of --format; `run_commands.EXPORT_FORMATS` is checked against
 # them by a test (importing it here would import the training package).
 FORMATS = ("saved_model", "onnx")
+# `keras_svq.export.precision.COMPUTE_DTYPES`, checked by a test (importing
+# it here would import TensorFlow).
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 def add_arguments(parser):
@@ -25,6 +28,14 @@ def add_arguments(parser):
         help="saved_model (TF Serving, default) or onnx (onnxruntime; needs "
         'pip install "keras-svq[onnx]")',
     )
+    parser.add_argument(
+        "--compute-dtype",
+        choices=COMPUTE_DTYPES,
+        default=COMPUTE_DTYPES[0],
+        help="float32 (default) or bfloat16: the SavedModel computes in bfloat16 "
+        "behind float32 inputs and outputs (about 1.5x faster on CPUs with "
+        "AVX-512 BF16 or AMX; forecasts rounded accordingly)",
+    )
     common.add_weights(parser)
     parser.add_argument("--overwrite", action="store_true")
     common.add_fill_value(parser)
@@ -40,6 +51,7 @@ def run(args):
         overwrite=args.overwrite,
         fill_value=args.fill_value,
         format=args.format,
+        compute_dtype=args.compute_dtype,
     )
     if args.format == "onnx":
         signatures = {"model.onnx": document}

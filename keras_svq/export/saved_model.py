@@ -22,6 +22,9 @@ Signatures:
   `(N, T_in, H', W', K)`: the SVQ code weights of the quantized latent
   (`H' = H / 2**(num_spatial_layers/2)`, likewise `W'`, `K` the codebook size).
 
+`compute_dtype="bfloat16"` (`keras-svq export --compute-dtype bfloat16`)
+exports a graph that computes in bfloat16 behind the same float32 signatures.
+
 The folder also gets `signature.json` describing both, so clients need not
 inspect the graph. Loading needs TensorFlow only (no Keras, no keras-svq).
 
@@ -114,7 +117,13 @@ def _guarded(inputs, shape, endpoint, compute, output_shape):
 
 
 def export_saved_model(
-    model, path, *, normalizer=None, transform=None, description=None
+    model,
+    path,
+    *,
+    normalizer=None,
+    transform=None,
+    description=None,
+    compute_dtype="float32",
 ):
     """Writes `model` as a SavedModel with the data transform inside the graph.
 
@@ -126,12 +135,18 @@ def export_saved_model(
         transform: a `ForecastTransform` (raw grid, missing values, masks,
             preprocessing and normaliser), or None for the normaliser alone.
         description: dict or None. Extra facts stored in `signature.json`.
+        compute_dtype: `"float32"` (default) or `"bfloat16"`: the graph
+            computes in this dtype (`keras_svq.export.precision`; about 1.5x
+            faster on CPUs with AVX-512 BF16, forecasts rounded accordingly),
+            inputs and outputs stay float32. Recorded in `signature.json`.
 
     Returns:
         dict: the signature description written to `signature.json`.
     """
     from keras_svq.data.forecast_transform import ForecastTransform
+    from keras_svq.export.precision import with_compute_dtype
 
+    model = with_compute_dtype(model, compute_dtype)
     if transform is None:
         if normalizer is None:
             raise ValueError("export_saved_model needs `normalizer` or `transform`.")
@@ -212,6 +227,7 @@ def export_saved_model(
         "signatures": signatures,
         "normalizer": transform.normalizer.get_config(),
         "transform": transform.get_config(),
+        "compute_dtype": compute_dtype,
         **({"description": description} if description else {}),
     }
     path = pathlib.Path(path)

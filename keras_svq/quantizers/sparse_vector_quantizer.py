@@ -160,9 +160,11 @@ class SparseVectorQuantizer(Quantizer):
                 f"known when the layer is built. Received: input_shape={tuple(input_shape)}"
             )
         self.input_dim = int(dim)
-        # autocast=False: under mixed precision the quantizer reads its weights
-        # in float32 and computes in float32 (see `call`).
-        dense = dict(autocast=False, trainable=not self.freeze_projection)
+        # float32 weights read without autocasting: under mixed or pure
+        # low-precision policies the quantizer computes in float32 (`call`).
+        dense = dict(
+            dtype="float32", autocast=False, trainable=not self.freeze_projection
+        )
         projection_in = self.input_dim
         if not self.linear:
             hidden = self.effective_hidden_dim
@@ -196,6 +198,7 @@ class SparseVectorQuantizer(Quantizer):
             shape=(self.codebook_size, self.input_dim),
             initializer=self.codebook_initializer,
             trainable=not self.freeze_codebook,
+            dtype="float32",
             autocast=False,
         )
         self.built = True

@@ -373,6 +373,22 @@ class TestMixedPrecision(TestCase):
         # Only the final cast to float16 may differ.
         self.assertAllClose(ops.cast(y16, "float32"), y32, atol=2e-3, rtol=1e-3)
 
+    def test_pure_bfloat16_policy_keeps_float32_weights_and_math(self):
+        # A serving copy (keras_svq.export.precision) uses the pure policy:
+        # the weights must not be rounded to bfloat16, nor the math done in it.
+        x = _x((4, 8))
+        reference = SparseVectorQuantizer(**SMALL)
+        y32 = reference(x)
+        layer = SparseVectorQuantizer(**SMALL, dtype="bfloat16")
+        layer.build((None, 8))
+        layer.set_weights(reference.get_weights())
+        assert {w.dtype for w in layer.weights} == {"float32"}
+        y = layer(ops.cast(x, "bfloat16"))
+        assert keras.backend.standardize_dtype(y.dtype) == "bfloat16"
+        # Rounding the input and the output to bfloat16 (8 significant bits).
+        scale = float(np.abs(y32).max())
+        self.assertAllClose(ops.cast(y, "float32"), y32, atol=0.02 * scale)
+
 
 class TestCodebookUsage(TestCase):
     def test_against_reference_formula(self):

@@ -198,7 +198,11 @@ class VectorQuantizer(ProjectedQuantizer):
         # Same state as the reference's EuclideanCodebook, so parameter and
         # buffer counts match: `initted`, `cluster_size`, `embed_avg`, `embed`.
         shape = (self.codebook_size, code_dim)
-        state = dict(trainable=False, aggregation="mean", autocast=False)
+        # float32 even under a pure low-precision policy: the distances and
+        # the moving averages are computed in float32.
+        state = dict(
+            trainable=False, aggregation="mean", dtype="float32", autocast=False
+        )
         if self.kmeans_init:
             initializer = "zeros"
         else:
@@ -231,6 +235,7 @@ class VectorQuantizer(ProjectedQuantizer):
                 shape=shape,
                 initializer=initializer,
                 trainable=True,
+                dtype="float32",
                 autocast=False,
             )
 

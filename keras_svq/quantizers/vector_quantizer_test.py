@@ -223,6 +223,22 @@ class TestVectorQuantizerMath(TestCase):
         assert keras.backend.standardize_dtype(y.dtype) == "float16"
         assert keras.backend.standardize_dtype(layer.losses[0].dtype) == "float32"
 
+    def test_pure_bfloat16_policy_keeps_float32_state(self):
+        x = _x((2, 3, 8))
+        reference = VectorQuantizer(**SMALL)
+        reference(x, training=False)
+        layer = VectorQuantizer(**SMALL, dtype="bfloat16")
+        layer.build((2, 3, 8))
+        layer.set_weights(reference.get_weights())
+        assert {w.dtype for w in layer.weights} == {"float32"}
+        y = layer(ops.cast(x, "bfloat16"), training=False)
+        assert keras.backend.standardize_dtype(y.dtype) == "bfloat16"
+        self.assertAllClose(
+            ops.cast(y, "float32"), reference(x, training=False), atol=0.02
+        )
+        layer(ops.cast(x, "bfloat16"), training=True)  # the EMA update runs
+        assert np.isfinite(ops.convert_to_numpy(layer.codebook)).all()
+
 
 @requires_tf
 class TestVectorQuantizerDistributed(TestCase):

@@ -629,11 +629,14 @@ def export(
     overwrite=False,
     fill_value=None,
     format="saved_model",
+    compute_dtype="float32",
 ):
     """Writes a run's model as a SavedModel folder, or `model.onnx` + `signature.json`.
 
     `run` is a `keras_svq.runs.Run` or a run folder path; `weights` (a
     checkpoint, default the run's best) applies to a path only.
+    `compute_dtype` `"bfloat16"` (SavedModel only) makes the graph compute
+    in bfloat16 (`keras_svq.export.precision`).
     """
     import keras
 
@@ -648,7 +651,18 @@ def export(
             f"(this run uses {keras.backend.backend()}); use --backend tensorflow"
         )
     from keras_svq.export import export_saved_model
+    from keras_svq.export.precision import check_compute_dtype
 
+    try:
+        check_compute_dtype(compute_dtype)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if format == "onnx" and compute_dtype != "float32":
+        raise UserError(
+            f"--compute-dtype {compute_dtype} applies to SavedModel exports; "
+            "ONNX models are exported in float32 (leave out --compute-dtype, "
+            "or use --format saved_model)"
+        )
     if format == "onnx":  # fail before loading anything when the extra is missing
         from keras_svq.export.onnx import require_onnx
 
@@ -686,7 +700,11 @@ def export(
                 )
             else:
                 document = export_saved_model(
-                    model, output_dir, transform=transform, description=description
+                    model,
+                    output_dir,
+                    transform=transform,
+                    description=description,
+                    compute_dtype=compute_dtype,
                 )
             bar.update(note="")
         return document

@@ -173,6 +173,15 @@ class TestSimVPBackboneBehaviour(TestCase):
         )
         assert model.get_config()["noise_rate"] == 0.5
 
+    def test_dtype_policy_round_trips_through_the_config(self):
+        # Keras' functional models drop `dtype`; the backbone keeps it.
+        model = SimVPBackbone(**tiny_simvp_config(), dtype="mixed_bfloat16")
+        assert model.dtype_policy.name == "mixed_bfloat16"
+        copy = SimVPBackbone.from_config(model.get_config())
+        assert copy.dtype_policy.name == "mixed_bfloat16"
+        assert copy.encoder.dtype_policy.name == "mixed_bfloat16"
+        assert SimVPBackbone(**tiny_simvp_config()).dtype_policy.name == "float32"
+
     def test_odd_sizes_are_rejected_with_the_valid_ones(self):
         with pytest.raises(ValueError, match=r"multiple of 4.*\[28, 32\].*height=30"):
             SimVPBackbone(**tiny(height=30, num_spatial_layers=4))

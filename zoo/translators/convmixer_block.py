@@ -88,10 +88,10 @@ class ConvMixerBlock(keras.layers.Layer):
         return {**super().get_config(), "kernel_size": self.kernel_size}
 
 
-def _convmixer_factory(*, name, **unused):
+def _convmixer_factory(*, name, dtype=None, **unused):
     # OpenSTL's MetaBlock builds ConvMixer with an 11x11 kernel and passes
     # neither the MLP ratio nor the drop rates.
-    return ConvMixerBlock(kernel_size=11, name=name)
+    return ConvMixerBlock(kernel_size=11, name=name, dtype=dtype)
 
 
 register_meta_block("convmixer", _convmixer_factory)

@@ -116,9 +116,11 @@ class ConvNeXtBlock(keras.layers.Layer):
         }
 
 
-def _convnext_factory(*, mlp_ratio, drop_path_rate, name, **unused):
+def _convnext_factory(*, mlp_ratio, drop_path_rate, name, dtype=None, **unused):
     # The reference accepts `drop` but never uses it.
-    return ConvNeXtBlock(mlp_ratio=mlp_ratio, drop_path_rate=drop_path_rate, name=name)
+    return ConvNeXtBlock(
+        mlp_ratio=mlp_ratio, drop_path_rate=drop_path_rate, name=name, dtype=dtype
+    )
 
 
 register_meta_block("convnext", _convnext_factory)

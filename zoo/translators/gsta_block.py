@@ -192,13 +192,14 @@ class GSTABlock(MetaFormerBlock):
         return {**super().get_config(), "kernel_size": self.kernel_size}
 
 
-def _gsta_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):
+def _gsta_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, dtype=None, **unused):
     return GSTABlock(
         kernel_size=21,
         mlp_ratio=mlp_ratio,
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 

@@ -205,10 +205,14 @@ class HorNetBlock(keras.layers.Layer):
         }
 
 
-def _hornet_factory(*, mlp_ratio, drop_path_rate, name, **unused):
+def _hornet_factory(*, mlp_ratio, drop_path_rate, name, dtype=None, **unused):
     # The reference passes no dropout to HorNet.
     return HorNetBlock(
-        order=4, mlp_ratio=mlp_ratio, drop_path_rate=drop_path_rate, name=name
+        order=4,
+        mlp_ratio=mlp_ratio,
+        drop_path_rate=drop_path_rate,
+        name=name,
+        dtype=dtype,
     )
 
 

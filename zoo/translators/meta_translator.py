@@ -116,6 +116,7 @@ class MetaTranslator(keras.layers.Layer):
                 output_dim=out_dim,
                 input_resolution=(height, width),
                 name=f"block_{i}",
+                dtype=self.dtype_policy,
             )
             block.build((None, height, width, in_dim))
             reduction = None

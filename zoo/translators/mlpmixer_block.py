@@ -130,13 +130,16 @@ class MLPMixerBlock(keras.layers.Layer):
         }
 
 
-def _mlpmixer_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):
+def _mlpmixer_factory(
+    *, mlp_ratio, drop_rate, drop_path_rate, name, dtype=None, **unused
+):
     return MLPMixerBlock(
         mlp_ratio=mlp_ratio,
         token_mlp_ratio=0.5,
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 

@@ -229,12 +229,15 @@ class MogaNetBlock(MetaFormerBlock):
         )
 
 
-def _moganet_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):
+def _moganet_factory(
+    *, mlp_ratio, drop_rate, drop_path_rate, name, dtype=None, **unused
+):
     return MogaNetBlock(
         mlp_ratio=mlp_ratio,
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 

@@ -87,13 +87,16 @@ class PoolFormerBlock(MetaFormerBlock):
         return {**super().get_config(), "pool_size": self.pool_size}
 
 
-def _poolformer_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):
+def _poolformer_factory(
+    *, mlp_ratio, drop_rate, drop_path_rate, name, dtype=None, **unused
+):
     return PoolFormerBlock(
         pool_size=3,
         mlp_ratio=mlp_ratio,
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 

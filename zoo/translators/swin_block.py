@@ -162,6 +162,7 @@ def _swin_factory(
     layer_index,
     input_resolution,
     name,
+    dtype=None,
     **unused,
 ):
     window = swin_window_size(input_resolution[0])
@@ -173,6 +174,7 @@ def _swin_factory(
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 

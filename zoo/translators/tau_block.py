@@ -102,13 +102,14 @@ class TAUBlock(GSTABlock):
     attention_class = TemporalAttention
 
 
-def _tau_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):
+def _tau_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, dtype=None, **unused):
     return TAUBlock(
         kernel_size=21,
         mlp_ratio=mlp_ratio,
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 

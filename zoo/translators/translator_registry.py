@@ -24,7 +24,8 @@ def register_meta_block(name, factory):
         name: str. Lower-case translator name, e.g. `"gsta"`.
         factory: callable `factory(*, mlp_ratio, drop_rate, drop_path_rate,
             layer_index, num_layers, input_dim, output_dim, input_resolution,
-            name)` returning a Keras layer `(B, H', W', D) -> (B, H', W', D)`.
+            name, dtype)` returning a Keras layer `(B, H', W', D) -> (B, H', W', D)`
+            named `name` with the dtype policy `dtype` (the translator's).
             The arguments give what the OpenSTL blocks read (`layer_i`,
             the in/out widths of `MetaBlock`, the latent resolution).
 

@@ -190,6 +190,7 @@ def _uniformer_factory(
     input_dim,
     output_dim,
     name,
+    dtype=None,
     **unused,
 ):
     # OpenSTL's MetaBlock: self-attention where the width is kept, except
@@ -201,12 +202,14 @@ def _uniformer_factory(
             drop_rate=drop_rate,
             drop_path_rate=drop_path_rate,
             name=name,
+            dtype=dtype,
         )
     return UniformerConvBlock(
         mlp_ratio=mlp_ratio,
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 

@@ -71,13 +71,14 @@ class VANBlock(GSTABlock):
     attention_class = LargeKernelAttention
 
 
-def _van_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):
+def _van_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, dtype=None, **unused):
     return VANBlock(
         kernel_size=21,
         mlp_ratio=mlp_ratio,
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 

@@ -127,13 +127,14 @@ class ViTBlock(MetaFormerBlock):
         }
 
 
-def _vit_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, **unused):
+def _vit_factory(*, mlp_ratio, drop_rate, drop_path_rate, name, dtype=None, **unused):
     return ViTBlock(
         num_heads=8,
         mlp_ratio=mlp_ratio,
         drop_rate=drop_rate,
         drop_path_rate=drop_path_rate,
         name=name,
+        dtype=dtype,
     )
 
 
