@@ -162,12 +162,15 @@ class MixMLP(KeywordSafeRemat, keras.layers.Layer):
     def _fuses_gelu(self, training):
         # The exact GELU followed by fc2 runs as one `gelu_dense` (same
         # values, ~1 GiB less peak memory for SimVP-gSTA at batch 16 on the
-        # t2m shape) unless a dropout sits between them.
+        # t2m shape) unless a dropout sits between them, or fc2 was quantized
+        # (`model.quantize("int8")`: its kernel is then integers and a scale
+        # that only Dense's own call applies).
         return (
             self.activation is keras.activations.gelu
             and (not self.dropout_rate or not training)
             and self.fc2.use_bias
             and self.fc2.activation is keras.activations.linear
+            and self.fc2.quantization_mode is None
         )
 
     def _hidden_to_output(self, x):

@@ -38,6 +38,23 @@ class TestMixMLP(TestCase):
         assert tuple(layer.dwconv.kernel.shape) == (3, 3, 8, 1)
 
 
+def test_int8_quantized_model_keeps_its_function():
+    # Keras' post-training quantization turns fc1/fc2 into int8 kernels with
+    # scales; the fused GELU + fc2 path must not read fc2's raw integers.
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 16))
+    mlp = MixMLP(64)
+    model = keras.Model(inputs, mlp(inputs))
+    x = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype("float32")
+    expected = keras.ops.convert_to_numpy(model(x))
+    with pytest.warns(UserWarning, match="does not have a `quantize` method"):
+        model.quantize("int8")
+    assert mlp.fc2.quantization_mode == "int8"
+    y = keras.ops.convert_to_numpy(model(x))
+    relative = np.sqrt(np.mean((y - expected) ** 2) / np.mean(expected**2))
+    assert relative < 0.05  # int8 rounding (was 139 through the fused path)
+
+
 def _model(recompute_hidden):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((6, 6, 8))

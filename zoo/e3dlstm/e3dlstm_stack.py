@@ -27,22 +27,12 @@ class E3DLSTMStack(RecurrentStack):
     shared_memory = True
     window_length = 2
 
-    def __init__(
-        self,
-        hidden_dims,
-        frame_channels,
-        kernel_size=5,
-        stride=1,
-        layer_norm=False,
-        **kwargs,
-    ):
-        super().__init__(
-            hidden_dims, frame_channels, kernel_size, stride, layer_norm, **kwargs
-        )
+    def make_readout(self):
+        """A bias-free Conv3D over the window's frames (`conv_last`)."""
         window_length = self.window_length
         fan_in = self.hidden_dims[-1] * window_length
-        self.readout = keras.layers.Conv3D(
-            frame_channels,
+        return keras.layers.Conv3D(
+            self.frame_channels,
             (window_length, 1, 1),
             strides=(window_length, 1, 1),
             use_bias=False,
