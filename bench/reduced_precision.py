@@ -42,8 +42,7 @@ def compare_precisions(model, bundle, compute_dtype="bfloat16"):
         compute_dtype: runtime.compiled_predictor(model, compute_dtype=compute_dtype),
     }
     sums = {name: np.zeros(2) for name in predictors}
-    difference = np.zeros(1)
-    largest, pixels = 0.0, 0
+    squared_gap, largest, pixels = 0.0, 0.0, 0
     norm = bundle.normalizer
     for x, y in bundle.test:
         truth = norm.denormalize(np.asarray(y, "float64"))
@@ -56,7 +55,7 @@ def compare_precisions(model, bundle, compute_dtype="bfloat16"):
             error = forecast - truth[valid]
             sums[name] += (np.sum(error**2), np.sum(np.abs(error)))
         gap = forecasts[compute_dtype] - forecasts["float32"]
-        difference += np.sum(gap**2)
+        squared_gap += float(np.sum(gap**2))
         largest = max(largest, float(np.max(np.abs(gap), initial=0.0)))
         pixels += int(valid.sum())
     if not pixels:
@@ -66,7 +65,7 @@ def compare_precisions(model, bundle, compute_dtype="bfloat16"):
         for name, total in sums.items()
     }
     result["mse_change"] = result[compute_dtype]["mse"] / result["float32"]["mse"] - 1
-    result["rms_difference"] = float(np.sqrt(difference[0] / pixels))
+    result["rms_difference"] = float(np.sqrt(squared_gap / pixels))
     result["max_difference"] = largest
     result["pixels"] = pixels
     return result

@@ -75,12 +75,12 @@ def with_compute_dtype(model, compute_dtype):
         return model
     copy = _rebuild(model, compute_dtype)
     source, target = model.weights, copy.weights
-    shapes = [tuple(w.shape) for w in source]
-    if shapes != [tuple(w.shape) for w in target]:
+    shapes, copy_shapes = ([tuple(w.shape) for w in ws] for ws in (source, target))
+    if shapes != copy_shapes:
         raise ValueError(
             f"The {compute_dtype} copy of {model.name!r} has weights of shapes "
-            f"{[tuple(w.shape) for w in target]}, the model {shapes}: its "
-            "configuration does not rebuild the same layers."
+            f"{copy_shapes}, the model {shapes}: its configuration does not "
+            "rebuild the same layers."
         )
     for src, dst in zip(source, target):
         dst.assign(keras.ops.cast(src, dst.dtype))

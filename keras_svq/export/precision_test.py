@@ -8,6 +8,7 @@ from keras_svq import runtime
 from keras_svq.data.normalizer import Normalizer
 from keras_svq.export import export_saved_model
 from keras_svq.export.precision import with_compute_dtype
+from keras_svq.testing import relative_rms
 from keras_svq.testing import tiny_simvp
 
 
@@ -15,11 +16,6 @@ def _frames(n=2, seed=0):
     return (
         np.random.default_rng(seed).standard_normal((n, 4, 16, 16, 1)).astype("float32")
     )
-
-
-def _relative_rms(a, b):
-    a, b = np.asarray(a, "float64"), np.asarray(b, "float64")
-    return float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b**2)))
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +45,7 @@ def test_bfloat16_copy_of_a_backbone(simvp_svq):
     y16 = keras.ops.convert_to_numpy(keras.ops.cast(copy(x, training=False), "float32"))
     # It really computes in bfloat16 (results differ), and stays close.
     assert not np.array_equal(y16, y32)
-    assert _relative_rms(y16, y32) < 0.03
+    assert relative_rms(y16, y32) < 0.03
 
 
 def test_same_dtype_returns_the_model(simvp_svq):
@@ -99,7 +95,7 @@ def test_compiled_predictor_in_bfloat16_returns_float32(simvp_svq):
     y = predict(x)
     assert y.dtype == "float32"
     y32 = keras.ops.convert_to_numpy(simvp_svq(x, training=False))
-    assert 0 < _relative_rms(y.numpy(), y32) < 0.03
+    assert 0 < relative_rms(y.numpy(), y32) < 0.03
 
 
 def test_saved_model_in_bfloat16(simvp_svq, tmp_path):
